@@ -1,0 +1,47 @@
+"""The database handle: one proxy the models bind to, initialised by each composition root."""
+from __future__ import annotations
+
+import datetime
+from urllib.parse import urlparse
+
+from peewee import DatabaseProxy, PostgresqlDatabase, SqliteDatabase
+from playhouse.db_url import parse as parse_db_url
+
+database = DatabaseProxy()
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "synchronous": "normal",
+    "foreign_keys": 1,
+    "busy_timeout": 10000,
+}
+
+
+def utcnow() -> datetime.datetime:
+    """Naive UTC timestamps everywhere (SQLite has no time zones)."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+def make_database(url: str):
+    """A peewee database for `sqlite:///path` or `postgresql://...`; it does not connect."""
+    scheme = urlparse(url).scheme
+    if scheme == "sqlite":
+        path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else ":memory:"
+        if path and path != ":memory:":
+            import os
+
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        return SqliteDatabase(path or ":memory:", pragmas=SQLITE_PRAGMAS, autoconnect=False,
+                              check_same_thread=False, timeout=10)
+    if scheme in ("postgres", "postgresql"):
+        params = parse_db_url(url)
+        params.setdefault("connect_timeout", 5)
+        return PostgresqlDatabase(autoconnect=False, autorollback=True, **params)
+    raise ValueError(f"unsupported DATABASE_URL scheme {scheme!r} (use sqlite:/// or postgresql://)")
+
+
+def init_database(url: str):
+    """Build the database for `url` and bind the model proxy to it."""
+    db = make_database(url)
+    database.initialize(db)
+    return db

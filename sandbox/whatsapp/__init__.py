@@ -1,0 +1,1 @@
+"""A WAHA-compatible WhatsApp gateway simulator (process `whatsapp-sim`)."""

@@ -1,0 +1,1 @@
+"""A YCLIENTS marketplace + API stand-in (process `yclients-sandbox`)."""

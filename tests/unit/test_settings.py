@@ -1,0 +1,99 @@
+import subprocess
+import sys
+
+import pytest
+
+from settings import REQUIRED_IN_PRODUCTION, ConfigError, RateLimit, Settings
+from tests.support import ROOT
+
+FULL_PRODUCTION = {
+    "APP_ENV": "production",
+    "DATABASE_URL": "postgresql://u@db/aiadmin",
+    "REDIS_URL": "redis://redis:6379/0",
+    "JWT_SECRET": "j" * 32,
+    "PUBLIC_BASE_URL": "https://adminai.example/",
+    "YCLIENTS_PARTNER_TOKEN": "p" * 20,
+    "YCLIENTS_APP_ID": "18289",
+    "WAHA_URL": "http://waha:3000",
+    "WAHA_API_KEY": "k" * 20,
+    "WAHA_WEBHOOK_SECRET": "s" * 20,
+    "BRIDGE_PUBLIC_URL": "http://bridge:5001",
+}
+
+
+def test_production_without_secrets_names_every_missing_variable():
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({"APP_ENV": "production"})
+    assert set(info.value.missing) == set(REQUIRED_IN_PRODUCTION)
+    for name in REQUIRED_IN_PRODUCTION:
+        assert name in str(info.value)
+
+
+def test_app_env_defaults_to_production():
+    with pytest.raises(ConfigError):
+        Settings.from_env({})
+
+
+def test_production_with_every_variable_builds_frozen_settings():
+    settings = Settings.from_env(FULL_PRODUCTION)
+    assert settings.is_production and settings.log_json
+    assert settings.public_base_url == "https://adminai.example"
+    assert settings.yclients_app_id == 18289
+    with pytest.raises(Exception):
+        settings.jwt_secret = "x"  # frozen
+
+
+def test_one_missing_secret_is_named_alone():
+    env = dict(FULL_PRODUCTION)
+    del env["WAHA_WEBHOOK_SECRET"]
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env(env)
+    assert info.value.missing == ("WAHA_WEBHOOK_SECRET",)
+
+
+def test_development_fills_safe_defaults():
+    settings = Settings.from_env({"APP_ENV": "development"})
+    assert settings.database_url.startswith("sqlite:///") and settings.database_url.endswith("var/aiadmin.db")
+    assert settings.redis_url.startswith("unix://")
+    assert settings.waha_url == "http://127.0.0.1:5002"
+    assert settings.yclients_api_url == "https://api.yclients.com"
+    assert settings.yclients_rate_limit.windows == ((5, 1), (200, 60))
+
+
+def test_unknown_app_env_is_refused():
+    with pytest.raises(ConfigError):
+        Settings.from_env({"APP_ENV": "staging"})
+
+
+@pytest.mark.parametrize("text,windows", [
+    ("5/s,200/min", ((5, 1), (200, 60))),
+    ("200/min, 5/s", ((5, 1), (200, 60))),
+    ("1000/h", ((1000, 3600),)),
+    ("10/10s", ((10, 10),)),
+])
+def test_rate_limit_parses_budgets(text, windows):
+    assert RateLimit.parse(text).windows == windows
+
+
+@pytest.mark.parametrize("text", ["", "fast", "5/fortnight", "0/s", "-1/s"])
+def test_rate_limit_refuses_nonsense(text):
+    with pytest.raises(ConfigError):
+        RateLimit.parse(text)
+
+
+def test_cli_in_production_without_secrets_exits_non_zero_listing_them():
+    result = subprocess.run([sys.executable, "-m", "workers.cli", "migrate"], cwd=ROOT,
+                            env={"APP_ENV": "production", "PATH": "/usr/bin:/bin"},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "missing required environment variables" in result.stderr
+    assert "JWT_SECRET" in result.stderr and "YCLIENTS_PARTNER_TOKEN" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_web_in_production_without_secrets_refuses_to_start():
+    result = subprocess.run([sys.executable, "-c", "import web; web.create_app()"], cwd=ROOT,
+                            env={"APP_ENV": "production", "PATH": "/usr/bin:/bin"},
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "WAHA_WEBHOOK_SECRET" in result.stderr

@@ -1,0 +1,55 @@
+"""Flask app factory: the web process's composition root."""
+from __future__ import annotations
+
+import logging
+import uuid
+
+from flask import Flask, g
+
+from models.db import init_database
+from models.live import LiveStatus
+from settings import Settings
+from web.context import WebContext
+from workers.broker import build_broker, redis_client
+from workers.jobs import Jobs
+
+logger = logging.getLogger("aiadmin.web")
+
+
+def create_app(settings: Settings | None = None, *, context: WebContext | None = None) -> Flask:
+    from settings import load_or_exit
+    from workers.logs import configure_logging
+
+    settings = settings or load_or_exit()
+    if context is None:
+        configure_logging(settings, process="web")
+        database = init_database(settings.database_url)
+        client = redis_client(settings)
+        broker = build_broker(settings)
+        context = WebContext(settings=settings, database=database, redis=client, jobs=Jobs(broker),
+                             live=LiveStatus(client))
+
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.jwt_secret,
+        MAX_CONTENT_LENGTH=256 * 1024,
+        JSON_AS_ASCII=False,
+    )
+    app.json.ensure_ascii = False
+    app.extensions["aiadmin"] = context
+
+    @app.before_request
+    def _open_request():
+        g.request_id = uuid.uuid4().hex[:12]
+
+    @app.teardown_request
+    def _close_db(exc):
+        db = context.database
+        if not db.is_closed():
+            db.close()
+
+    from web import errors, health
+
+    errors.register(app)
+    app.register_blueprint(health.blueprint)
+    return app

@@ -1,0 +1,1 @@
+"""Dramatiq broker setup, middleware, thin actors and the services they call."""

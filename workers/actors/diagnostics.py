@@ -1,0 +1,16 @@
+"""A tiny real actor that proves the queue loop end to end (used by tests and `aiadmin ping`)."""
+from __future__ import annotations
+
+import time
+
+from workers.registry import actor
+from workers.runtime import runtime
+
+
+@actor(queue_name="diagnostics", max_retries=0, time_limit=10_000)
+def ping(token: str, sent_at: float) -> None:
+    """Record when the message started, so the caller can measure pickup latency."""
+    started = time.time()
+    client = runtime().redis
+    client.rpush(f"aiadmin:ping:{token}", f"{started - sent_at:.6f}")
+    client.expire(f"aiadmin:ping:{token}", 600)

@@ -1,0 +1,28 @@
+"""Composition root of the worker process: settings, database, Redis, broker and actors, built once."""
+from __future__ import annotations
+
+import dramatiq
+
+from models.db import init_database
+from models.live import LiveStatus
+from settings import Settings
+from workers import registry
+from workers.broker import build_broker, redis_client
+from workers.runtime import Runtime, install
+
+
+def bootstrap(settings: Settings | None = None) -> Runtime:
+    from settings import load_or_exit
+    from workers.logs import configure_logging
+
+    settings = settings or load_or_exit()
+    configure_logging(settings, process="worker")
+    database = init_database(settings.database_url)
+    client = redis_client(settings)
+    broker = build_broker(settings, database)
+    dramatiq.set_broker(broker)
+    registry.declare(broker)
+    rt = Runtime(settings=settings, database=database, redis=client, broker=broker,
+                 live=LiveStatus(client), services={})
+    install(rt)
+    return rt
