@@ -84,6 +84,7 @@ def _tables(db):
         status = CharField(max_length=16, default="pending", index=True)
         gateway_message_id = CharField(max_length=128, default="")
         error = TextField(default="")
+        notify_actor = CharField(max_length=128, default="")
         created_at = DateTimeField(default=_now)
         sent_at = DateTimeField(null=True)
         updated_at = DateTimeField(default=_now)

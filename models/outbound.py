@@ -21,6 +21,7 @@ class OutboundMessage(BaseModel):
     status = CharField(max_length=16, default=PENDING, index=True)
     gateway_message_id = CharField(max_length=128, default="")
     error = TextField(default="")
+    notify_actor = CharField(max_length=128, default="")  # enqueued with the row id once the outcome is final
     created_at = DateTimeField(default=utcnow)
     sent_at = DateTimeField(null=True)
     updated_at = DateTimeField(default=utcnow)

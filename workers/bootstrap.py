@@ -9,6 +9,7 @@ from settings import Settings
 from workers import registry
 from workers.broker import build_broker, redis_client
 from workers.runtime import Runtime, install
+from workers.services import build_services
 
 
 def bootstrap(settings: Settings | None = None) -> Runtime:
@@ -23,6 +24,6 @@ def bootstrap(settings: Settings | None = None) -> Runtime:
     dramatiq.set_broker(broker)
     registry.declare(broker)
     rt = Runtime(settings=settings, database=database, redis=client, broker=broker,
-                 live=LiveStatus(client), services={})
+                 live=LiveStatus(client), services=build_services(settings))
     install(rt)
     return rt
