@@ -14,6 +14,10 @@ import dramatiq
 # Modules holding actors; `declare` imports them all.
 ACTOR_MODULES = [
     "workers.actors.diagnostics",
+    "workers.actors.whatsapp",
+    "workers.actors.onboarding",
+    "workers.actors.sync",
+    "workers.actors.lifecycle",
 ]
 
 # Bounded retries with capped backoff for every actor unless it says otherwise
