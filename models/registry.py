@@ -22,4 +22,5 @@ def all_models():
 # (module, model names) registered by later migrations; keep in step with migrations/.
 EXTRA_MODEL_MODULES: list[tuple[str, tuple[str, ...]]] = [
     ("models.synced", ("ServiceCategory", "Service", "Staff", "Client", "Record")),
+    ("models.webhook_delivery", ("WebhookDelivery",)),
 ]
