@@ -1,0 +1,1 @@
+"""Benchmarks over the real processes (`make bench`); not collected by pytest."""
