@@ -1,0 +1,67 @@
+"""`aiadmin failed` and `aiadmin requeue`: list failed jobs and re-send their work."""
+from __future__ import annotations
+
+from workers.cli_common import EXIT_OK, EXIT_USAGE, CliError, broker, database, out, positive_id
+
+
+def register(sub) -> None:
+    p = sub.add_parser("failed", help="jobs that failed for good: actor, salon, error, attempts, time, status")
+    p.add_argument("--salon", type=positive_id, metavar="SALON_ID")
+    p.add_argument("--status", choices=["open", "requeued", "resolved", "all"], action="append",
+                   help="which failures (repeatable; default: open and requeued)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_failed)
+    p = sub.add_parser("requeue", help="re-send failed work: FAILURE_ID, or every open failure of --salon, or --all")
+    p.add_argument("failure_id", nargs="?", type=positive_id)
+    p.add_argument("--salon", type=positive_id, metavar="SALON_ID")
+    p.add_argument("--all", action="store_true", help="every open failure")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_requeue)
+
+
+def cmd_failed(settings, args) -> int:
+    from workers.support.failures import STATUSES, failure_dict, failures, render_failures
+    from workers.support.render import dumps
+
+    database(settings)
+    statuses = args.status or ["open", "requeued"]
+    if "all" in statuses:
+        statuses = list(STATUSES)
+    rows = [failure_dict(f) for f in failures(args.salon, statuses)]
+    out(dumps(rows) if args.json else render_failures(rows))
+    return EXIT_OK
+
+
+def cmd_requeue(settings, args) -> int:
+    from models.failure import OPEN
+    from workers.support.errors import NotFound
+    from workers.support.failures import failures, get_failure
+    from workers.support.render import dumps
+    from workers.support.requeue import requeue_all
+    from workers.support.status import get_salon
+
+    chosen = [x for x in (args.failure_id is not None, args.salon is not None, args.all) if x]
+    if len(chosen) != 1:
+        raise CliError("requeue needs exactly one of FAILURE_ID, --salon SALON_ID or --all", EXIT_USAGE)
+    database(settings)
+    try:
+        if args.failure_id is not None:
+            # An explicit id is re-queued whatever its status: the actors are idempotent.
+            rows = [get_failure(args.failure_id)]
+        elif args.salon is not None:
+            get_salon(args.salon)
+            rows = failures(args.salon, [OPEN])
+        else:
+            rows = failures(None, [OPEN])
+    except NotFound as exc:
+        raise CliError(str(exc)) from None
+    done = requeue_all(broker(settings), rows)
+    if args.json:
+        out(dumps([r.asdict() for r in done]))
+    elif not done:
+        out("nothing to re-queue")
+    else:
+        for r in done:
+            note = "" if r.dead_letter_found else " (dead letter already gone; rebuilt from the failure record)"
+            out(f"re-queued failure {r.failure_id} ({r.actor}) as message {r.message_id}{note}")
+    return EXIT_OK

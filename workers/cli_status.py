@@ -1,0 +1,56 @@
+"""`aiadmin status` and `aiadmin timeline`: what support reads first."""
+from __future__ import annotations
+
+from workers.cli_common import EXIT_OK, CliError, database, out, positive_id
+
+
+def register(sub) -> None:
+    p = sub.add_parser("status", help="a salon's lifecycle, WhatsApp, activation, data counts, sync, welcome, failures")
+    p.add_argument("salon_id", type=positive_id)
+    p.add_argument("--json", action="store_true", help="stable machine-readable output")
+    p.set_defaults(handler=cmd_status)
+    p = sub.add_parser("timeline", help="every event of a salon, in order")
+    p.add_argument("salon_id", type=positive_id)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_timeline)
+
+
+def _live(settings):
+    """The live onboarding snapshot, when Redis answers; the report does not depend on it."""
+    try:
+        from models.live import LiveStatus
+        from workers.cli_common import redis
+
+        client = redis(settings)
+        client.ping()
+        return LiveStatus(client)
+    except Exception:
+        return None
+
+
+def cmd_status(settings, args) -> int:
+    from workers.support.errors import NotFound
+    from workers.support.render import dumps
+    from workers.support.status import render_status, salon_status
+
+    database(settings)
+    try:
+        report = salon_status(args.salon_id, live=_live(settings))
+    except NotFound as exc:
+        raise CliError(str(exc)) from None
+    out(dumps(report) if args.json else render_status(report))
+    return EXIT_OK
+
+
+def cmd_timeline(settings, args) -> int:
+    from workers.support.errors import NotFound
+    from workers.support.render import dumps
+    from workers.support.timeline import render_timeline, timeline
+
+    database(settings)
+    try:
+        entries = timeline(args.salon_id)
+    except NotFound as exc:
+        raise CliError(str(exc)) from None
+    out(dumps(entries) if args.json else render_timeline(args.salon_id, entries))
+    return EXIT_OK

@@ -1,0 +1,1 @@
+"""Support services behind the `aiadmin` CLI: status reports, timelines, failure listing and re-queue."""

@@ -1,0 +1,134 @@
+"""The status report of one salon: what support needs to answer "why is my salon not connected?"."""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from models import salon as salon_states
+from models.failure import OPEN, REQUEUED, Failure
+from models.outbound import SENT, OutboundMessage
+from models.salon import Salon
+from models.sync_run import SyncRun
+from workers.logs import mask_phone
+from workers.support.errors import NotFound
+from workers.support.render import first_line, iso, seconds_between
+
+# Entity count name -> model name in models.synced (issue: pipeline). Absent models count 0.
+COUNTED = (("service_categories", "ServiceCategory"), ("services", "Service"), ("staff", "Staff"),
+           ("clients", "Client"), ("records", "Record"))
+
+
+def get_salon(salon_id: int) -> Salon:
+    salon = Salon.get_or_none(Salon.salon_id == int(salon_id))
+    if salon is None:
+        raise NotFound(f"unknown salon {salon_id}")
+    return salon
+
+
+def entity_counts(salon_id: int) -> dict[str, int]:
+    """Rows we hold per entity; soft-deleted rows (webhook deletions) are not counted."""
+    try:
+        synced = importlib.import_module("models.synced")
+    except ImportError:
+        synced = None
+    counts = {}
+    for key, model_name in COUNTED:
+        model = getattr(synced, model_name, None) if synced else None
+        if model is None:
+            counts[key] = 0
+            continue
+        query = model.select().where(model.salon_id == salon_id)
+        if "deleted" in model._meta.fields:
+            query = query.where(model.deleted == False)  # noqa: E712 (peewee expression)
+        counts[key] = query.count()
+    return counts
+
+
+def activation_of(salon: Salon) -> dict[str, Any]:
+    if salon.activated_at is not None:
+        status = "done"
+    elif salon.state == salon_states.ACTIVATION_FAILED:
+        status = "failed"
+    elif salon.state == salon_states.ACTIVATING:
+        status = "running"
+    else:
+        status = "not_started"
+    return {"status": status, "activated_at": iso(salon.activated_at), "attempts": salon.activation_attempts,
+            "error": first_line(salon.activation_error, 300) or None}
+
+
+def last_sync_of(salon_id: int) -> dict[str, Any] | None:
+    run = (SyncRun.select().where(SyncRun.salon_id == salon_id)
+           .order_by(SyncRun.started_at.desc(), SyncRun.id.desc()).first())
+    if run is None:
+        return None
+    return {"id": run.id, "kind": run.kind, "status": run.status, "entity": run.entity or None,
+            "started_at": iso(run.started_at), "finished_at": iso(run.finished_at),
+            "duration_seconds": seconds_between(run.started_at, run.finished_at),
+            "counts": run.counts or {}, "requests": run.requests, "error": first_line(run.error, 300) or None}
+
+
+def welcome_of(salon: Salon) -> tuple[bool, str | None]:
+    if salon.welcome_sent_at is not None:
+        return True, iso(salon.welcome_sent_at)
+    message = (OutboundMessage.select()
+               .where((OutboundMessage.salon_id == salon.salon_id) & (OutboundMessage.key == f"welcome:{salon.salon_id}"))
+               .first())
+    if message is not None and message.status == SENT:
+        return True, iso(message.sent_at)
+    return False, None
+
+
+def salon_status(salon_id: int, live=None) -> dict[str, Any]:
+    """The report as a stable dict (the `status --json` contract); `live` adds the onboarding snapshot state."""
+    salon = get_salon(salon_id)
+    sent, sent_at = welcome_of(salon)
+    failures = Failure.select().where(Failure.salon_id == salon.salon_id)
+    report = {
+        "salon_id": salon.salon_id,
+        "title": salon.title,
+        "state": salon.state,
+        "registered_at": iso(salon.registered_at),
+        "whatsapp": {"state": salon.whatsapp_state, "phone": mask_phone(salon.whatsapp_phone) or None,
+                     "connected_at": iso(salon.whatsapp_connected_at)},
+        "activation": activation_of(salon),
+        "counts": entity_counts(salon.salon_id),
+        "last_sync": last_sync_of(salon.salon_id),
+        "welcome_sent": sent,
+        "welcome_sent_at": sent_at,
+        "open_failures": failures.where(Failure.status == OPEN).count(),
+        "requeued_failures": failures.where(Failure.status == REQUEUED).count(),
+        "updated_at": iso(salon.updated_at),
+    }
+    if live is not None:
+        try:
+            report["live_state"] = live.snapshot(salon.salon_id)["data"].get("state")
+        except Exception:  # Redis down: the database answer still stands
+            report["live_state"] = None
+    return report
+
+
+def render_status(report: dict[str, Any]) -> str:
+    wa, act, sync = report["whatsapp"], report["activation"], report["last_sync"]
+    lines = [
+        f"Salon {report['salon_id']}" + (f" «{report['title']}»" if report.get("title") else ""),
+        f"  state:          {report['state']}",
+        f"  whatsapp:       {wa['state']}" + (f", {wa['phone']}" if wa["phone"] else "")
+        + (f" (since {wa['connected_at']})" if wa["connected_at"] else ""),
+        f"  activation:     {act['status']}" + (f" at {act['activated_at']}" if act["activated_at"] else "")
+        + (f", attempts {act['attempts']}" if act["attempts"] else "") + (f": {act['error']}" if act["error"] else ""),
+        "  counts:         " + ", ".join(f"{k} {v}" for k, v in report["counts"].items()),
+    ]
+    if sync is None:
+        lines.append("  last sync:      never")
+    else:
+        took = f", took {sync['duration_seconds']:.1f}s" if sync["duration_seconds"] is not None else ""
+        lines.append(f"  last sync:      {sync['kind']} {sync['status']} started {sync['started_at']}{took}"
+                     + (f": {sync['error']}" if sync["error"] else ""))
+    lines.append(f"  welcome sent:   {'yes, ' + report['welcome_sent_at'] if report['welcome_sent'] else 'no'}")
+    lines.append(f"  open failures:  {report['open_failures']}"
+                 + (f" (+{report['requeued_failures']} re-queued)" if report["requeued_failures"] else "")
+                 + ("  → aiadmin failed --salon %s" % report["salon_id"] if report["open_failures"] else ""))
+    if "live_state" in report:
+        lines.append(f"  live state:     {report['live_state'] or '-'}")
+    return "\n".join(lines)
