@@ -10,7 +10,9 @@ from typing import Any
 
 from settings import Settings
 
-FACTORIES: dict[str, str] = {}
+FACTORIES: dict[str, str] = {
+    "waha": "bridge.waha:client_from_settings",
+}
 
 
 def build_services(settings: Settings, factories: dict[str, str] | None = None) -> dict[str, Any]:
