@@ -1,0 +1,77 @@
+"""Who may send a YCLIENTS webhook: the partner token (constant time) or a per-salon key in the URL."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from models.salon import Salon
+
+PARTNER_TOKEN = "partner_token"
+WEBHOOK_KEY = "webhook_key"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The answer to "may we accept this?": `method` on success, else an HTTP status and a code."""
+
+    method: str = ""
+    status: int = 200
+    error: str = ""
+    message: str = ""
+
+    @property
+    def accepted(self) -> bool:
+        return bool(self.method)
+
+
+def refuse(status: int, error: str, message: str) -> Verdict:
+    return Verdict(status=status, error=error, message=message)
+
+
+def token_matches(candidate: Any, expected: str) -> bool:
+    """Constant-time comparison; anything that is not a non-empty string never matches."""
+    if not isinstance(candidate, str) or not candidate or not expected:
+        return False
+    return hmac.compare_digest(candidate.encode(), expected.encode())
+
+
+def salon_of_key(key: str | None) -> int | None:
+    """The salon whose data-webhook URL carries `key`, or None. Keys are long random secrets, so an
+    indexed equality lookup leaks nothing useful; a malformed key never reaches the database."""
+    if not key or len(key) > 64 or not key.replace("-", "").replace("_", "").isalnum():
+        return None
+    row = Salon.select(Salon.salon_id).where(Salon.webhook_key == key).first()
+    return row.salon_id if row else None
+
+
+def verify(body: dict, kind: str, salon_id: int | None, partner_token: str, key: str | None) -> Verdict:
+    """Lifecycle webhooks need the partner token. Data webhooks need the partner token, or a valid
+    key whose salon is the body's `company_id` (I-31: data webhooks carry no token)."""
+    token = body.get("partner_token")
+    if token is not None and not token_matches(token, partner_token):
+        return refuse(403, "invalid_partner_token", "partner_token is not valid")
+    if token is not None:
+        return Verdict(method=PARTNER_TOKEN)
+    if kind == "lifecycle":
+        return refuse(401, "missing_partner_token", "partner_token is required")
+    if not key:
+        return refuse(401, "unauthenticated", "data webhooks need the per-salon URL or a partner_token")
+    owner = salon_of_key(key)
+    if owner is None:
+        return refuse(403, "invalid_webhook_key", "unknown webhook key")
+    if owner != salon_id:
+        return refuse(403, "wrong_salon", "this webhook URL belongs to another salon")
+    return Verdict(method=WEBHOOK_KEY)
+
+
+def without_token(body: dict) -> dict:
+    return {k: v for k, v in body.items() if k != "partner_token"}
+
+
+def body_hash(body: dict) -> str:
+    """sha256 of the canonical JSON (sorted keys), partner token removed: equal bodies, equal hashes."""
+    canonical = json.dumps(without_token(body), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()

@@ -1,0 +1,104 @@
+"""YCLIENTS webhook intake: verify, store the delivery, acknowledge, then enqueue its processing.
+
+Nothing is processed on the request path. A delivery is committed before the 2xx; the actor is
+enqueued after the commit; if enqueueing fails the row stays unprocessed and the clock's sweep
+re-enqueues it (docs/webhooks.md).
+"""
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Blueprint, g, jsonify, request
+
+from models.db import utcnow
+from models.webhook_delivery import DATA, LIFECYCLE, WebhookDelivery
+from web import webhook_auth
+from web.context import ctx
+
+logger = logging.getLogger("aiadmin.web.webhooks")
+
+blueprint = Blueprint("webhooks", __name__)
+
+# YCLIENTS bodies are a few KiB (a record with its services); anything far larger is not theirs.
+MAX_BODY_BYTES = 256 * 1024
+
+
+def _answer(status: int, **body):
+    return jsonify(ok=200 <= status < 300, **body), status
+
+
+def _int(value) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    return None
+
+
+def _classify(body: dict) -> str | None:
+    if "resource" in body:
+        return DATA
+    if "event" in body:
+        return LIFECYCLE
+    return None
+
+
+@blueprint.post("/webhook/yclients")
+@blueprint.post("/webhook/yclients/<key>")
+def yclients_webhook(key: str | None = None):
+    c = ctx()
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        return _answer(413, error="payload_too_large", message=f"body exceeds {MAX_BODY_BYTES} bytes")
+    request.max_content_length = MAX_BODY_BYTES  # also bounds chunked bodies with no Content-Length
+    raw = request.get_data(cache=False)
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return _answer(400, error="malformed_json", message="the body is not valid JSON")
+    if not isinstance(body, dict):
+        return _answer(400, error="malformed_json", message="the body must be a JSON object")
+
+    kind = _classify(body)
+    if kind is None:
+        return _answer(400, error="unrecognised_webhook",
+                       message="expected {event, salon_id, ...} or {resource, status, company_id, ...}")
+    salon_id = _int(body.get("salon_id") if kind == LIFECYCLE else body.get("company_id"))
+    if salon_id is None:
+        field = "salon_id" if kind == LIFECYCLE else "company_id"
+        return _answer(400, error="invalid_payload", message=f"{field} must be an integer")
+    g.salon_id = salon_id
+
+    c.database.connect(reuse_if_open=True)
+    verdict = webhook_auth.verify(body, kind, salon_id, c.settings.yclients_partner_token, key)
+    if not verdict.accepted:
+        logger.warning("webhook refused: %s (kind=%s, salon=%s)", verdict.error, kind, salon_id)
+        return _answer(verdict.status, error=verdict.error, message=verdict.message)
+
+    if kind == LIFECYCLE and "application_id" in body:
+        app_id = _int(body.get("application_id"))
+        if app_id != c.settings.yclients_app_id:
+            # Another application of the same partner: acknowledged so YCLIENTS does not retry, not ours.
+            return _answer(200, ignored="different_application")
+
+    with c.database.atomic():
+        delivery = WebhookDelivery.create(
+            salon_id=salon_id,
+            kind=kind,
+            event=str(body.get("event") or "")[:64] if kind == LIFECYCLE else "",
+            resource=str(body.get("resource") or "")[:64] if kind == DATA else "",
+            status=str(body.get("status") or "")[:32] if kind == DATA else "",
+            resource_id=_int(body.get("resource_id")) if kind == DATA else None,
+            auth=verdict.method,
+            body_hash=webhook_auth.body_hash(body),
+            body=webhook_auth.without_token(body),
+            received_at=utcnow(),
+        )
+    try:
+        c.jobs.send("process_webhook", delivery.id)
+    except Exception as exc:  # stored already: the clock's sweep re-enqueues it; the sender must not retry
+        logger.warning("could not enqueue delivery %s (%s); left for the sweep", delivery.id,
+                       exc.__class__.__name__)
+    return _answer(200, delivery_id=delivery.id)

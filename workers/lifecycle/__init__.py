@@ -1,0 +1,1 @@
+"""Salon lifecycle after onboarding: webhook processing, uninstall, freeze, onboarding expiry, purge."""
