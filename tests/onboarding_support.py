@@ -1,0 +1,91 @@
+"""Helpers for the marketplace/onboarding tests: signed redirect URLs like YCLIENTS sends, a recording job queue."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from web.marketplace import userdata
+
+SAMPLE_USER = {"id": 1234567, "name": "Иванов Иван", "phone": "89001234567", "email": "Owner@Example.com",
+               "is_approved": True, "avatar": "https://assets.yclients.com/a.png", "salon_name": "Салон «Пример»"}
+
+
+def signed_query(partner_token: str, salon_ids=(962302,), user: dict | None = None, *, urlsafe: bool = True,
+                 key: str | None = None, form: str = "salon_id", extra: dict | None = None) -> str:
+    """The query string of a registration redirect, signed as YCLIENTS signs it (HMAC of the decoded JSON)."""
+    user = SAMPLE_USER if user is None else user
+    encoded = userdata.encode(user, urlsafe=urlsafe)
+    raw = userdata.decode(encoded)
+    params: list[tuple[str, str]] = []
+    if form == "salon_id":
+        params += [("salon_id", str(s)) for s in salon_ids]
+    elif form == "array":
+        params += [("salon_ids[]", str(s)) for s in salon_ids]
+    elif form == "indexed":
+        params += [(f"salon_ids[{i}]", str(s)) for i, s in enumerate(salon_ids)]
+    # form == "none": the caller adds the salon part itself
+    params += [("user_data", encoded), ("user_data_sign", userdata.sign(raw, key or partner_token))]
+    params += list((extra or {}).items())
+    return urlencode(params)
+
+
+class RecordingJobs:
+    """Records what would be enqueued, and what the database held at that moment (enqueue-after-commit)."""
+
+    def __init__(self, database=None, fail: bool = False):
+        self.sent: list[tuple] = []
+        self.database = database
+        self.fail = fail
+        self.rows_seen: list = []
+
+    def send(self, actor_name, *args, **kwargs):
+        if self.fail:
+            import redis
+
+            raise redis.ConnectionError("broker down")
+        if self.database is not None and actor_name == "start_whatsapp_session":
+            # Read through a separate connection: only committed rows are visible there.
+            self.rows_seen.append(self._committed_salon(args[0]))
+        self.sent.append((actor_name, *args))
+
+    def _committed_salon(self, salon_id):
+        import threading
+
+        from models.salon import Salon
+
+        found = []
+
+        def look():
+            db = self.database
+            db.connect(reuse_if_open=True)
+            try:
+                found.append(Salon.get_or_none(Salon.salon_id == salon_id) is not None)
+            finally:
+                db.close()
+
+        thread = threading.Thread(target=look)
+        thread.start()
+        thread.join(10)
+        return found[0] if found else None
+
+
+class ReopeningClient:
+    """A Flask test client that reopens the test's database connection the app's teardown closed."""
+
+    def __init__(self, client, database):
+        self._client = client
+        self._database = database
+
+    def _call(self, method, *args, **kwargs):
+        try:
+            return getattr(self._client, method)(*args, **kwargs)
+        finally:
+            self._database.connect(reuse_if_open=True)
+
+    def get(self, *args, **kwargs):
+        return self._call("get", *args, **kwargs)
+
+    def post(self, *args, **kwargs):
+        return self._call("post", *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)

@@ -1,0 +1,40 @@
+"""Small Redis rate limits for the web tier (per IP, per salon), shared by every web process.
+
+A sliding window in a sorted set: the N+1st hit within any `window` seconds is refused.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+
+PREFIX = "aiadmin:web:rl:"
+
+_HIT = """
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= limit then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return math.ceil((tonumber(oldest[2]) + window - now) * 1000)
+end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
+return 0
+"""
+
+
+class RateLimiter:
+    def __init__(self, redis_client, clock=time.time):
+        self.redis = redis_client
+        self.clock = clock
+        self._hit = redis_client.register_script(_HIT)
+
+    def hit(self, key: str, limit: int, window: float) -> float:
+        """Count one hit; 0 if allowed, else the seconds until one would be."""
+        wait_ms = int(self._hit(keys=[PREFIX + key], args=[self.clock(), window, limit, uuid.uuid4().hex]))
+        return wait_ms / 1000.0
+
+    def allow(self, *rules: tuple[str, int, float]) -> float:
+        """Check every (key, limit, window); the longest wait if any refuses (0 when all allow)."""
+        return max((self.hit(key, limit, window) for key, limit, window in rules), default=0.0)

@@ -1,0 +1,154 @@
+"""`WS /marketplace/ws`: the salon's live status, from the process-wide fan-out, one writer per socket.
+
+The salons come from the session token only (cookie, or `{"token": …}` as the first message); the
+query may narrow them to one of the token's own salons and carry `last_seq` for a resume. Order:
+register the queue (subscribe) FIRST, then send the snapshot, then only events with a higher seq.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections import Counter
+
+from flask import request
+
+from models import events
+from web.context import ctx
+from web.marketplace import messages, session, status, tokens
+from web.marketplace.fanout import RESYNC
+from web.marketplace.security import origin_allowed
+
+logger = logging.getLogger("aiadmin.web.ws")
+
+PING_INTERVAL = 25
+MAX_MESSAGE_SIZE = 4096
+QUEUE_WAIT = 1.0  # the handler re-checks ws.connected at least this often
+AUTH_WAIT = 10.0  # how long a cookie-less client has to send its token
+MAX_SOCKETS_PER_IP = 10  # concurrent sockets per address in this process
+CONNECTS_PER_MINUTE = 30  # new sockets per address per minute, across processes
+
+_open_per_ip: Counter = Counter()
+_open_lock = threading.Lock()
+
+
+def register(sock) -> None:
+    sock.route("/marketplace/ws")(status_socket)
+
+
+def _send_error(ws, code: str, salon_id: int | None = None) -> None:
+    ru, en = messages.API_ERRORS[code]
+    text = en if messages.language() == "en" else ru
+    ws.send(events.dumps(events.envelope(events.ERROR, 0, salon_id or 0, {"code": code, "message": text})))
+    ws.close(reason=1008, message=code)
+
+
+def _first_message(ws) -> dict:
+    try:
+        raw = ws.receive(timeout=AUTH_WAIT)
+        value = json.loads(raw) if raw else {}
+        return value if isinstance(value, dict) else {}
+    except (ValueError, TypeError):
+        return {}
+
+
+def _resume_points(source: dict, salon_ids) -> dict[int, int]:
+    """`last_seq` as a number (one salon) or {salon_id: seq}; anything else is ignored."""
+    raw = source.get("last_seq")
+    points: dict[int, int] = {}
+    try:
+        if isinstance(raw, str) and ":" in raw:  # the query form: "123:5,124:7"
+            raw = dict(pair.split(":", 1) for pair in raw.split(",")[:50])
+        if isinstance(raw, dict):
+            points = {int(k): int(v) for k, v in raw.items() if int(k) in salon_ids}
+        elif raw not in (None, "") and len(salon_ids) == 1:
+            points = {next(iter(salon_ids)): int(raw)}
+    except (TypeError, ValueError):
+        return {}
+    return points
+
+
+def status_socket(ws):
+    c = ctx()
+    ip = session.client_ip()
+    if not origin_allowed(request.headers.get("Origin"), c.settings.public_base_url, c.settings.is_production):
+        logger.warning("websocket refused: origin %r not allowed", request.headers.get("Origin"))
+        return _send_error(ws, "bad_origin")
+
+    from web.marketplace.onboarding import limiter
+
+    if limiter().hit(f"ws:{ip}", CONNECTS_PER_MINUTE, 60):
+        return _send_error(ws, "too_many_connections")
+    with _open_lock:
+        if _open_per_ip[ip] >= MAX_SOCKETS_PER_IP:
+            refused = True
+        else:
+            refused = False
+            _open_per_ip[ip] += 1
+    if refused:
+        return _send_error(ws, "too_many_connections")
+    try:
+        _serve(ws, c)
+    finally:
+        with _open_lock:
+            _open_per_ip[ip] -= 1
+            if _open_per_ip[ip] <= 0:
+                del _open_per_ip[ip]
+
+
+def _serve(ws, c) -> None:
+    hello: dict = dict(request.args)
+    cookie = request.cookies.get(session.COOKIE)
+    if not cookie:
+        hello = _first_message(ws)
+    try:
+        claims = session.current(cookie or hello.get("token") or "")
+    except tokens.TokenError as exc:
+        return _send_error(ws, "token_expired" if exc.reason == "expired" else "unauthorized")
+
+    salon_ids = set(claims.salon_ids)
+    wanted = hello.get("salon_id")
+    if wanted not in (None, ""):
+        try:
+            wanted = int(wanted)
+        except (TypeError, ValueError):
+            return _send_error(ws, "bad_request")
+        if wanted not in salon_ids:  # a client may narrow to one of ITS salons, never widen
+            return _send_error(ws, "forbidden_salon", wanted)
+        salon_ids = {wanted}
+    last = _resume_points(hello, salon_ids)
+
+    fanout = c.extras["fanout"]
+    sub = fanout.subscribe(salon_ids)  # subscribe first ...
+    try:
+        def send_snapshots():
+            for salon_id in sorted(salon_ids):  # ... then the snapshot, so nothing falls in between
+                snap = status.snapshot(c.live, c.redis, salon_id)
+                if snap["seq"] > last.get(salon_id, -1):
+                    ws.send(events.dumps(snap))
+                last[salon_id] = max(last.get(salon_id, 0), snap["seq"])
+
+        send_snapshots()
+        while ws.connected:
+            if time.time() >= claims.expires_at:
+                return _send_error(ws, "token_expired")
+            while ws.receive(timeout=0) is not None:  # drain client chatter; it carries no commands
+                pass
+            if sub.overflowed:
+                sub.overflowed = False
+                send_snapshots()
+            try:
+                item = sub.queue.get(timeout=QUEUE_WAIT)
+            except queue.Empty:
+                continue
+            if item == RESYNC:
+                send_snapshots()
+                continue
+            salon_id, seq, text = item
+            if seq > last.get(salon_id, 0):
+                ws.send(text)
+                last[salon_id] = seq
+    finally:
+        fanout.unsubscribe(sub)  # always released, whatever ended the connection

@@ -1,0 +1,35 @@
+"""The onboarding session: the cookie that carries the session token, and who may see which salon."""
+from __future__ import annotations
+
+from flask import request
+
+from web.context import ctx
+from web.marketplace import tokens
+
+COOKIE = "aiadmin_onboarding"
+COOKIE_PATH = "/"  # the redirect (under /auth) reads it too, to recognise a returning browser
+
+
+def set_cookie(response, token: str, secure: bool) -> None:
+    response.set_cookie(COOKIE, token, max_age=tokens.SESSION_TTL, path=COOKIE_PATH, httponly=True,
+                        secure=secure, samesite="Lax")
+
+
+def current(token: str | None = None) -> tokens.Claims:
+    """The session claims from the cookie (or an explicit token); raises TokenError."""
+    raw = token if token is not None else request.cookies.get(COOKIE)
+    return tokens.verify(ctx().settings.jwt_secret, raw, tokens.SESSION)
+
+
+def current_or_none() -> tokens.Claims | None:
+    try:
+        return current()
+    except tokens.TokenError:
+        return None
+
+
+def client_ip() -> str:
+    """The address seen by the nearest proxy (the last X-Forwarded-For hop), else the peer address."""
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    return (hops[-1] if hops else request.remote_addr or "unknown")[:64]
