@@ -15,9 +15,11 @@ from workers.services import build_services
 def bootstrap(settings: Settings | None = None) -> Runtime:
     from settings import load_or_exit
     from workers.logs import configure_logging
+    from workers.metrics import configure as configure_metrics
 
     settings = settings or load_or_exit()
     configure_logging(settings, process="worker")
+    configure_metrics("worker")
     database = init_database(settings.database_url)
     client = redis_client(settings)
     broker = build_broker(settings, database)

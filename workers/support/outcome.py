@@ -1,4 +1,4 @@
-"""Worker middleware: a re-queued job that now succeeds marks its failure row `resolved`.
+"""Worker middleware: a re-queued job that now succeeds marks its failure row `resolved`; counts failed jobs.
 
 A re-queued job that fails for good again gets a new failure row from FailureRecorder, which keeps
 the `aiadmin_requeued_from` option, so `aiadmin failed` shows which failure it repeats.
@@ -18,6 +18,10 @@ logger = logging.getLogger("aiadmin.worker")
 
 class RequeueOutcome(Middleware):
     def after_process_message(self, broker, message, *, result=None, exception=None):
+        if exception is not None and getattr(message, "failed", False):
+            from workers import metrics
+
+            metrics.job_failed(message.actor_name)
         failure_id = message.options.get(REQUEUED_FROM)
         if failure_id is None or exception is not None:
             return

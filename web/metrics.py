@@ -1,0 +1,17 @@
+"""`GET /metrics`: Prometheus text for this host's processes, plus queue-depth and failure gauges."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+from web.context import ctx
+
+blueprint = Blueprint("metrics", __name__)
+
+
+@blueprint.get("/metrics")
+def metrics_endpoint():
+    from workers.metrics_http import respond
+    from workers.metrics_queues import QueueCollector
+
+    c = ctx()
+    return respond(c.settings.health_token, [QueueCollector(c.redis, c.database)])
