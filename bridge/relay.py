@@ -1,7 +1,7 @@
 """The bridge relay's app factory (process `bridge`): receives WAHA webhooks and relays them inward."""
 from __future__ import annotations
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 
 from settings import Settings
 
@@ -13,22 +13,52 @@ def create_app(settings: Settings | None = None, *, context=None) -> Flask:
     from workers.broker import build_broker, redis_client
     from workers.jobs import Jobs
     from workers.logs import configure_logging
+    from workers.metrics import configure as configure_metrics
+    from workers.metrics_http import respond as metrics_respond
 
     settings = settings or load_or_exit()
     if context is None:
         configure_logging(settings, process="bridge")
+        configure_metrics("bridge")
         database = init_database(settings.database_url)
         client = redis_client(settings)
         context = {"settings": settings, "database": database, "redis": client,
                    "jobs": Jobs(build_broker(settings)), "live": LiveStatus(client)}
 
+    if "waha" not in context:
+        from bridge.waha import client_from_settings
+
+        context["waha"] = client_from_settings(context.get("settings") or settings)
+
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.extensions["bridge"] = context
 
+    app.add_url_rule("/metrics", "metrics", lambda: metrics_respond(context["settings"].health_token))
+
     @app.get("/healthz")
     def healthz():
         return jsonify(status="ok")
+
+    @app.post("/waha/webhook")
+    def waha_webhook():
+        from bridge import webhooks
+        from bridge.dispatch import handle_event
+        from bridge.linking import LinkDeps
+
+        body = request.get_data(cache=False)
+        secret = (context.get("settings") or settings).waha_webhook_secret
+        # Verify before parsing: an unsigned body is never even read as JSON.
+        if not webhooks.verify_signature(secret, body, request.headers.get("X-Webhook-Hmac")):
+            return jsonify(error="invalid signature"), 401
+        try:
+            event = webhooks.parse(body)
+        except webhooks.BadWebhook as exc:
+            return jsonify(error=str(exc)), 400
+        context["database"].connect(reuse_if_open=True)
+        deps = LinkDeps(waha=context["waha"], redis=context["redis"], live=context["live"], jobs=context["jobs"])
+        outcome = handle_event(deps, webhooks.Deduper(context["redis"]), event)
+        return jsonify(status=outcome)
 
     @app.teardown_request
     def _close_db(exc):

@@ -1,0 +1,98 @@
+"""WAHA webhooks: HMAC-SHA512 verification in constant time, event-id dedup in Redis, normalisation."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from bridge.naming import salon_id_of
+from bridge.phone import phone_of_jid
+
+DEDUP_PREFIX = "aiadmin:wa:evt:"
+DEDUP_TTL = 24 * 3600  # WAHA retries for minutes at most; a day is ample
+
+
+def sign(secret: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha512).hexdigest()
+
+
+def verify_signature(secret: str, body: bytes, signature: str | None) -> bool:
+    """`X-Webhook-Hmac` must be the hex HMAC-SHA512 of the raw body under our secret."""
+    if not secret or not signature:
+        return False
+    return hmac.compare_digest(sign(secret, body), signature.strip().lower())
+
+
+class Deduper:
+    """Claims an event id once (SET NX EX). A claim is released if processing fails, so WAHA's retry
+    of the same event is applied instead of being dropped."""
+
+    def __init__(self, redis_client, ttl: int = DEDUP_TTL):
+        self.redis = redis_client
+        self.ttl = ttl
+
+    def claim(self, event_id: str) -> bool:
+        return bool(self.redis.set(DEDUP_PREFIX + event_id, "1", nx=True, ex=self.ttl))
+
+    def release(self, event_id: str) -> None:
+        self.redis.delete(DEDUP_PREFIX + event_id)
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    event_id: str
+    event: str  # session.status | message | ...
+    session: str
+    salon_id: int | None
+    payload: dict[str, Any] = field(default_factory=dict)
+    me_phone: str = ""
+
+    @property
+    def status(self) -> str:
+        return str(self.payload.get("status", ""))
+
+
+class BadWebhook(ValueError):
+    pass
+
+
+def parse(body: bytes) -> WebhookEvent:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise BadWebhook("body is not JSON") from None
+    if not isinstance(data, dict) or not data.get("event") or not data.get("session"):
+        raise BadWebhook("not a WAHA webhook envelope")
+    session = str(data["session"])
+    metadata = data.get("metadata") or {}
+    salon_id = salon_id_of(session)
+    if salon_id is None and isinstance(metadata, dict) and str(metadata.get("salon.id", "")).isdigit():
+        salon_id = int(metadata["salon.id"])
+    me = data.get("me") or {}
+    payload = data.get("payload") or {}
+    # Without an id (old WAHA versions) the body hash is the next best dedup key.
+    event_id = str(data.get("id") or "sha256:" + hashlib.sha256(body).hexdigest())
+    return WebhookEvent(event_id=event_id, event=str(data["event"]), session=session, salon_id=salon_id,
+                        payload=payload if isinstance(payload, dict) else {},
+                        me_phone=phone_of_jid(me.get("id")) if isinstance(me, dict) else "")
+
+
+def inbound_message(event: WebhookEvent) -> dict[str, Any] | None:
+    """The assistant's view of an inbound `message` event; None for our own messages (fromMe)."""
+    p = event.payload
+    if p.get("fromMe"):
+        return None
+    sender = str(p.get("from") or "")
+    return {
+        "event_id": event.event_id,
+        "salon_id": event.salon_id,
+        "session": event.session,
+        "message_id": str(p.get("id") or ""),
+        "chat_id": sender,  # reply to this id as is (a LID must stay @lid)
+        "from_phone": phone_of_jid(sender) if sender.endswith(("@c.us", "@s.whatsapp.net")) else "",
+        "text": str(p.get("body") or ""),
+        "has_media": bool(p.get("hasMedia")),
+        "timestamp": p.get("timestamp"),
+    }
