@@ -12,6 +12,7 @@ from settings import Settings
 
 FACTORIES: dict[str, str] = {
     "waha": "bridge.waha:client_from_settings",
+    "yclients": "workers.yclients.api:api_from_settings",
 }
 
 

@@ -1,0 +1,160 @@
+"""The YCLIENTS HTTP client: auth headers, timeouts, the {success,data,meta} envelope, error classes.
+
+Every request first takes budget from the shared limiter (ratelimit.py), including its own retries.
+Transient failures are retried in-process a few times (429 honours Retry-After, 5xx/network back
+off with jitter) before the error propagates to the actor, whose Retries middleware takes over.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import requests
+
+from workers.logs import redact
+from workers.yclients.errors import PermanentError, RateLimited, TransientError, YclientsError
+
+logger = logging.getLogger("aiadmin.yclients")
+
+ACCEPT = "application/vnd.yclients.v2+json"
+USER_AGENT = "AI-Admin-Connector/1.0"
+MAX_RETRY_AFTER = 60.0
+BODY_LOG_LIMIT = 300
+
+
+@dataclass
+class Reply:
+    """A parsed answer: status, the envelope parts, and headers (for Location)."""
+
+    status: int
+    data: Any = None
+    meta: dict = field(default_factory=dict)
+    headers: dict = field(default_factory=dict)
+
+    @property
+    def location(self) -> str:
+        return self.headers.get("Location", "")
+
+
+def _retry_after(value: str | None, default: float = 1.0) -> float:
+    try:
+        return max(0.0, min(float(value), MAX_RETRY_AFTER))
+    except (TypeError, ValueError):
+        return default
+
+
+def _snippet(text: str) -> str:
+    text = " ".join(text.split())
+    return redact(text[:BODY_LOG_LIMIT])
+
+
+class YclientsClient:
+    def __init__(self, base_url: str, partner_token: str, *, user_token: str = "", timeout: float = 10.0,
+                 limiter=None, attempts: int = 3, session: requests.Session | None = None,
+                 sleep: Callable[[float], None] = time.sleep, backoff: float = 0.5):
+        self.base_url = base_url.rstrip("/")
+        self.partner_token = partner_token
+        self.user_token = user_token
+        self.timeout = timeout
+        self.limiter = limiter
+        self.attempts = max(1, attempts)
+        self.session = session or requests.Session()
+        self.sleep = sleep
+        self.backoff = backoff
+        self.requests_made = 0
+
+    def headers(self, user_auth: bool = True) -> dict[str, str]:
+        # Marketplace partner calls carry the partner bearer only (reference §3.3); data calls add User.
+        auth = f"Bearer {self.partner_token}"
+        if user_auth and self.user_token:
+            auth += f", User {self.user_token}"
+        return {"Authorization": auth, "Accept": ACCEPT, "Content-Type": "application/json",
+                "User-Agent": USER_AGENT}
+
+    def request(self, method: str, path: str, *, params=None, json=None, allow_redirects: bool = True,
+                accept_status: tuple[int, ...] = (), user_auth: bool = True) -> Reply:
+        """One logical call with bounded in-process retries of transient errors."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._once(method, path, params=params, json=json, allow_redirects=allow_redirects,
+                                  accept_status=accept_status, user_auth=user_auth)
+            except RateLimited as exc:
+                if attempt >= self.attempts:
+                    raise
+                logger.info("YCLIENTS 429 on %s %s; waiting %.1fs", method, path, exc.retry_after)
+                self.sleep(exc.retry_after)
+            except TransientError as exc:
+                if attempt >= self.attempts:
+                    raise
+                pause = self.backoff * (2 ** (attempt - 1)) * random.uniform(1, 2)
+                logger.info("YCLIENTS transient error on %s %s (%s); retry in %.1fs", method, path, exc, pause)
+                self.sleep(pause)
+
+    def _once(self, method, path, *, params, json, allow_redirects, accept_status, user_auth) -> Reply:
+        if self.limiter is not None:
+            self.limiter.acquire()
+        url = self.base_url + path
+        self.requests_made += 1
+        try:
+            response = self.session.request(method, url, params=params, json=json, headers=self.headers(user_auth),
+                                            timeout=self.timeout, allow_redirects=allow_redirects)
+        except requests.RequestException as exc:
+            raise TransientError(f"YCLIENTS {method} {path}: network error {type(exc).__name__}") from exc
+        return self._parse(method, path, response, accept_status)
+
+    def _parse(self, method, path, response, accept_status) -> Reply:
+        status = response.status_code
+        headers = {"Location": response.headers.get("Location", ""),
+                   "Retry-After": response.headers.get("Retry-After", "")}
+        if status in accept_status or 300 <= status < 400:
+            # Redirects are answers in their own right (the activation's 301), never followed into HTML.
+            return Reply(status, None, {}, headers)
+        body = response.text or ""
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict):
+            logger.warning("YCLIENTS %s %s answered %s with a non-JSON body: %s", method, path, status,
+                           _snippet(body))
+            if status == 429:
+                raise RateLimited(f"YCLIENTS {method} {path}: 429", status=status,
+                                  retry_after=_retry_after(headers["Retry-After"]), body=_snippet(body))
+            if 400 <= status < 500:
+                raise PermanentError(f"YCLIENTS {method} {path}: {status} with a non-JSON body",
+                                     status=status, body=_snippet(body))
+            raise TransientError(f"YCLIENTS {method} {path}: {status} with a non-JSON body (HTML?)",
+                                 status=status, body=_snippet(body))
+        meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else {}
+        message = str(meta.get("message", "")) if meta else ""
+        if status == 429:
+            raise RateLimited(f"YCLIENTS {method} {path}: 429 {message}", status=status, message=message,
+                              retry_after=_retry_after(headers["Retry-After"]))
+        if status >= 500:
+            raise TransientError(f"YCLIENTS {method} {path}: {status} {message}", status=status, message=message)
+        if status >= 400:
+            raise PermanentError(f"YCLIENTS {method} {path}: {status} {message}", status=status, message=message)
+        if payload.get("success") is False:
+            raise PermanentError(f"YCLIENTS {method} {path}: success=false {message}", status=status,
+                                 message=message)
+        return Reply(status, payload.get("data"), meta or {}, headers)
+
+
+def client_from_settings(settings, redis_client=None) -> YclientsClient:
+    """The worker's client: the shared limiter on the worker's Redis, timeouts from settings."""
+    from workers.broker import redis_client as make_redis
+    from workers.yclients.ratelimit import SlidingWindowLimiter
+
+    limiter = SlidingWindowLimiter(redis_client or make_redis(settings), settings.yclients_rate_limit)
+    return YclientsClient(settings.yclients_api_url, settings.yclients_partner_token,
+                          user_token=settings.yclients_user_token, timeout=settings.http_timeout,
+                          limiter=limiter)
+
+
+__all__ = ["YclientsClient", "Reply", "client_from_settings", "YclientsError", "TransientError",
+           "RateLimited", "PermanentError"]
