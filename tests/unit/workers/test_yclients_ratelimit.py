@@ -82,7 +82,7 @@ def test_acquire_gives_up_after_max_wait(redis_client):
 def test_the_redis_server_clock_is_used_by_default(redis_client):
     lim = SlidingWindowLimiter(redis_client, RateLimit.parse("3/s"))
     assert [lim.try_acquire() for _ in range(3)] == [0.0] * 3
-    assert 0 < lim.try_acquire() <= 1.0
+    assert 0 < lim.try_acquire() <= 1.1
 
 
 def test_a_safety_margin_keeps_each_window_a_little_longer(redis_client):
