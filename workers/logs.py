@@ -18,7 +18,24 @@ _PATTERNS = [
 ]
 
 
+SECRET_SETTINGS = ("yclients_partner_token", "yclients_user_token", "jwt_secret", "waha_api_key",
+                   "waha_webhook_secret", "health_token")
+# Our own configured secrets, replaced literally wherever they appear (even with no `token=` before them).
+_SECRETS: list[str] = []
+
+
+def register_secrets(values) -> None:
+    """Called by `configure_logging` with the settings' secrets; short values are ignored (false hits)."""
+    for value in values:
+        if value and len(value) >= 6 and value not in _SECRETS:
+            _SECRETS.append(value)
+    _SECRETS.sort(key=len, reverse=True)  # longest first, so a secret containing another is fully hidden
+
+
 def redact(text: str) -> str:
+    for secret in _SECRETS:
+        if secret in text:
+            text = text.replace(secret, "[secret]")
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text
@@ -101,6 +118,7 @@ class TextFormatter(logging.Formatter):
 
 def configure_logging(settings, process: str, stream=None) -> logging.Handler:
     """Install one handler on the root logger (replacing ours from a previous call)."""
+    register_secrets([getattr(settings, name, "") for name in SECRET_SETTINGS])
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(ContextFilter(process))
     handler.addFilter(RedactingFilter())
