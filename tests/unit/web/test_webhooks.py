@@ -1,0 +1,199 @@
+"""POST /webhook/yclients[/<key>]: origin checks, store-before-ack, enqueue after commit, clear 4xx."""
+import json
+
+import pytest
+
+from models import salon as s
+from models.salon import Salon
+from models.webhook_delivery import WebhookDelivery
+from models.live import LiveStatus
+from web import create_app, webhook_auth
+from web.context import WebContext
+
+SALON = 962302
+OTHER = 997441
+KEY = "k" * 40
+
+
+class RecordingJobs:
+    def __init__(self, fail=False):
+        self.sent = []
+        self.fail = fail
+
+    def send(self, actor_name, *args, **kwargs):
+        if self.fail:
+            raise ConnectionError("redis is down")
+        self.sent.append((actor_name, args))
+
+
+class Client:
+    """The Flask test client; reopens the test's connection the app closes after each request."""
+
+    def __init__(self, app, database):
+        self.client = app.test_client()
+        self.database = database
+
+    def post(self, *args, **kwargs):
+        response = self.client.post(*args, **kwargs)
+        self.database.connect(reuse_if_open=True)
+        return response
+
+
+@pytest.fixture
+def jobs():
+    return RecordingJobs()
+
+
+@pytest.fixture
+def client(settings, database, redis_client, jobs):
+    Salon.create(salon_id=SALON, state=s.ACTIVE, api_key="a" * 32, webhook_key=KEY)
+    Salon.create(salon_id=OTHER, state=s.ACTIVE, webhook_key="o" * 40)
+    context = WebContext(settings=settings, database=database, redis=redis_client, jobs=jobs,
+                         live=LiveStatus(redis_client))
+    return Client(create_app(settings, context=context), database)
+
+
+def lifecycle(settings, **overrides):
+    body = {"salon_id": SALON, "application_id": settings.yclients_app_id, "event": "uninstall",
+            "partner_token": settings.yclients_partner_token}
+    body.update(overrides)
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def record_body(company_id=SALON, **overrides):
+    body = {"resource": "record", "status": "update", "company_id": company_id, "resource_id": 1217405723,
+            "data": {"id": 1217405723, "datetime": "2025-08-06T13:00:00+03:00",
+                     "last_change_date": "2025-08-06T10:55:05+0300", "comment": "ok"}}
+    body.update(overrides)
+    return body
+
+
+def test_a_valid_lifecycle_webhook_is_stored_without_the_token_then_enqueued(client, settings, jobs):
+    response = client.post("/webhook/yclients", json=lifecycle(settings))
+    assert response.status_code == 200
+    delivery_id = response.get_json()["delivery_id"]
+    row = WebhookDelivery.get_by_id(delivery_id)
+    assert (row.kind, row.event, row.salon_id, row.auth) == ("lifecycle", "uninstall", SALON, "partner_token")
+    assert row.processed_at is None and row.outcome == ""
+    assert "partner_token" not in row.body and settings.yclients_partner_token not in json.dumps(row.body)
+    assert jobs.sent == [("process_webhook", (delivery_id,))]
+
+
+@pytest.mark.parametrize("token, status, error", [
+    (None, 401, "missing_partner_token"),
+    ("forged-token", 403, "invalid_partner_token"),
+    ("", 403, "invalid_partner_token"),
+    (12345, 403, "invalid_partner_token"),
+])
+def test_a_lifecycle_webhook_with_a_missing_or_forged_token_is_refused_and_changes_nothing(
+        client, settings, jobs, token, status, error):
+    body = lifecycle(settings)
+    body.pop("partner_token")
+    if token is not None:
+        body["partner_token"] = token
+    response = client.post("/webhook/yclients", json=body)
+    assert response.status_code == status
+    assert response.get_json()["error"] == error
+    assert WebhookDelivery.select().count() == 0
+    assert jobs.sent == []
+    assert Salon.get_by_id(SALON).state == s.ACTIVE
+
+
+def test_the_partner_token_is_compared_in_constant_time(client, settings, monkeypatch):
+    calls = []
+    real = webhook_auth.hmac.compare_digest
+    monkeypatch.setattr(webhook_auth.hmac, "compare_digest", lambda a, b: calls.append(1) or real(a, b))
+    client.post("/webhook/yclients", json=lifecycle(settings, partner_token="nope"))
+    assert calls
+
+
+def test_another_application_is_acknowledged_and_ignored(client, settings, jobs):
+    response = client.post("/webhook/yclients", json=lifecycle(settings, application_id=1))
+    assert response.status_code == 200
+    assert response.get_json() == {"ok": True, "ignored": "different_application"}
+    assert WebhookDelivery.select().count() == 0 and jobs.sent == []
+
+
+def test_a_data_webhook_on_its_salons_key_url_is_accepted(client, jobs):
+    response = client.post(f"/webhook/yclients/{KEY}", json=record_body())
+    assert response.status_code == 200
+    row = WebhookDelivery.get_by_id(response.get_json()["delivery_id"])
+    assert (row.kind, row.resource, row.status, row.resource_id, row.auth) == (
+        "data", "record", "update", 1217405723, "webhook_key")
+    assert jobs.sent == [("process_webhook", (row.id,))]
+
+
+def test_a_data_webhook_for_another_salon_than_its_key_is_refused(client, jobs):
+    response = client.post(f"/webhook/yclients/{KEY}", json=record_body(company_id=OTHER))
+    assert response.status_code == 403
+    assert response.get_json()["error"] == "wrong_salon"
+    assert WebhookDelivery.select().count() == 0 and jobs.sent == []
+
+
+@pytest.mark.parametrize("path, status, error", [
+    ("/webhook/yclients/" + "x" * 40, 403, "invalid_webhook_key"),
+    ("/webhook/yclients/%27%20or%201=1", 403, "invalid_webhook_key"),
+    ("/webhook/yclients", 401, "unauthenticated"),
+])
+def test_a_data_webhook_without_a_valid_key_or_token_is_refused(client, jobs, path, status, error):
+    response = client.post(path, json=record_body())
+    assert response.status_code == status
+    assert response.get_json()["error"] == error
+    assert WebhookDelivery.select().count() == 0 and jobs.sent == []
+
+
+def test_a_data_webhook_with_the_partner_token_is_accepted_on_the_shared_url(client, settings):
+    response = client.post("/webhook/yclients", json=record_body(partner_token=settings.yclients_partner_token))
+    assert response.status_code == 200
+    assert WebhookDelivery.get_by_id(response.get_json()["delivery_id"]).auth == "partner_token"
+
+
+def test_a_forged_token_is_refused_even_on_a_valid_key_url(client):
+    response = client.post(f"/webhook/yclients/{KEY}", json=record_body(partner_token="forged"))
+    assert response.status_code == 403
+    assert WebhookDelivery.select().count() == 0
+
+
+def test_an_unknown_resource_is_stored_for_the_worker_to_ignore(client):
+    response = client.post(f"/webhook/yclients/{KEY}", json=record_body(resource="finances_operation"))
+    assert response.status_code == 200
+    assert WebhookDelivery.get_by_id(response.get_json()["delivery_id"]).resource == "finances_operation"
+
+
+@pytest.mark.parametrize("raw, error", [
+    (b"{not json", "malformed_json"),
+    (b"[1, 2]", "malformed_json"),
+    (b"\xff\xfe", "malformed_json"),
+    (b'{"hello": "world"}', "unrecognised_webhook"),
+    (b'{"event": "uninstall", "salon_id": "abc"}', "invalid_payload"),
+])
+def test_malformed_bodies_get_a_clear_400(client, raw, error):
+    response = client.post("/webhook/yclients", data=raw, content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json()["error"] == error
+    assert WebhookDelivery.select().count() == 0
+
+
+def test_an_oversized_body_gets_413(client, settings):
+    body = lifecycle(settings, padding="x" * (300 * 1024))
+    response = client.post("/webhook/yclients", json=body)
+    assert response.status_code == 413
+    assert response.is_json
+    assert WebhookDelivery.select().count() == 0
+
+
+def test_a_failed_enqueue_still_acknowledges_the_stored_delivery_for_the_sweep(settings, database, redis_client):
+    Salon.create(salon_id=SALON, state=s.ACTIVE)
+    context = WebContext(settings=settings, database=database, redis=redis_client, jobs=RecordingJobs(fail=True),
+                         live=LiveStatus(redis_client))
+    client = Client(create_app(settings, context=context), database)
+    response = client.post("/webhook/yclients", json=lifecycle(settings))
+    assert response.status_code == 200
+    assert WebhookDelivery.get_by_id(response.get_json()["delivery_id"]).processed_at is None
+
+
+def test_identical_bodies_hash_alike_whatever_the_key_order_and_token():
+    a = {"salon_id": 1, "event": "uninstall", "application_id": 2, "partner_token": "x"}
+    b = {"application_id": 2, "event": "uninstall", "salon_id": 1, "partner_token": "y"}
+    assert webhook_auth.body_hash(a) == webhook_auth.body_hash(b)
+    assert webhook_auth.body_hash(a) != webhook_auth.body_hash({**a, "event": "freeze"})
