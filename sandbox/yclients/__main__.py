@@ -1,5 +1,5 @@
-from sandbox.serve import main
-from sandbox.yclients.app import create_app
+"""A YCLIENTS marketplace + API stand-in (process `yclients-sandbox`); also sends webhooks on demand."""
+from sandbox.yclients.cli import main
 
 if __name__ == "__main__":
-    main(create_app, "yclients", 5003)
+    raise SystemExit(main())

@@ -1,0 +1,64 @@
+"""The sandbox's mutable state: installs per salon (status, api_key, webhook_urls, logs), with a lock."""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+
+def _now() -> str:
+    return dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+
+
+class Installs:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.salons: dict[int, dict] = {}
+        self.callbacks: list[dict] = []  # every activation callback received, in order
+
+    def _entry(self, salon_id: int) -> dict:
+        return self.salons.setdefault(int(salon_id), {"status": "uninstalled", "api_key": None,
+                                                      "webhook_urls": [], "logs": []})
+
+    def _move(self, entry: dict, status: str, source: str) -> None:
+        entry["logs"].append({"changed_at": _now(), "status_from": entry["status"], "status_to": status,
+                              "source": source})
+        entry["status"] = status
+
+    def pending(self, salon_id: int) -> None:
+        with self.lock:
+            entry = self._entry(salon_id)
+            if entry["status"] != "active":
+                self._move(entry, "pending", "marketplace")
+
+    def activate(self, salon_id: int, api_key, webhook_urls) -> bool:
+        """True when newly installed, False when it already was (YCLIENTS then answers 403)."""
+        with self.lock:
+            entry = self._entry(salon_id)
+            if entry["status"] == "active":
+                return False
+            entry["api_key"] = api_key
+            entry["webhook_urls"] = list(webhook_urls or [])
+            self._move(entry, "active", "partner_api")
+            return True
+
+    def uninstall(self, salon_id: int, source: str) -> bool:
+        with self.lock:
+            entry = self.salons.get(int(salon_id))
+            if not entry or entry["status"] != "active":
+                return False
+            self._move(entry, "uninstalled", source)
+            return True
+
+    def get(self, salon_id: int) -> dict | None:
+        with self.lock:
+            entry = self.salons.get(int(salon_id))
+            return None if entry is None else {**entry, "logs": list(entry["logs"])}
+
+    def log_callback(self, body) -> None:
+        with self.lock:
+            self.callbacks.append(body)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.salons.clear()
+            self.callbacks.clear()

@@ -1,0 +1,177 @@
+"""The YCLIENTS sandbox follows the reference: signing, partner API answers, pagination caps, limits, faults."""
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from sandbox.yclients.app import context_from_env, create_app
+from sandbox.yclients.data import LARGE, SMALL, Catalog
+from sandbox.yclients import webhooks
+
+TOKEN = "partner-secret"
+H = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def client():
+    app = create_app(context_from_env({"YCLIENTS_PARTNER_TOKEN": TOKEN, "YCLIENTS_APP_ID": "18289",
+                                       "PUBLIC_BASE_URL": "http://ours.test", "YCLIENTS_RATE_LIMIT": "1000/s"}))
+    return app.test_client()
+
+
+def activate(client, salon_id=SMALL, **body):
+    payload = {"salon_id": salon_id, "application_id": 18289, "api_key": "k" * 64,
+               "webhook_urls": ["http://ours.test/webhook/yclients/abc"], **body}
+    return client.post("/marketplace/partner/callback/redirect", json=payload, headers=H)
+
+
+def test_connect_signs_user_data_like_yclients(client):
+    response = client.get(f"/connect?salon_id={SMALL}")
+    assert response.status_code == 302
+    url = urlparse(response.headers["Location"])
+    assert url.netloc == "ours.test" and url.path == "/auth/yclients/redirect"
+    query = parse_qs(url.query)
+    assert query["salon_id"] == [str(SMALL)]
+    user_data = query["user_data"][0]
+    assert "+" not in user_data and "/" not in user_data and len(user_data) % 4 == 0  # URL-safe, padded
+    raw = base64.urlsafe_b64decode(user_data)
+    user = json.loads(raw.decode("utf-8"))
+    assert set(user) == {"id", "name", "phone", "email", "is_approved", "avatar", "salon_name"}
+    assert query["user_data_sign"][0] == hmac.new(TOKEN.encode(), raw, hashlib.sha256).hexdigest()
+    # Not the signature over the base64 text (the misleading PHP sample).
+    assert query["user_data_sign"][0] != hmac.new(TOKEN.encode(), user_data.encode(), hashlib.sha256).hexdigest()
+
+
+def test_multi_branch_connect_sends_indexed_salon_ids(client):
+    response = client.get("/connect?salon_ids[0]=970001&salon_ids[1]=970002")
+    query = parse_qs(urlparse(response.headers["Location"]).query)
+    assert query["salon_ids[0]"] == ["970001"] and query["salon_ids[1]"] == ["970002"]
+    assert "salon_id" not in query
+
+
+def test_marketplace_page_lists_salons_with_a_connect_button(client):
+    page = client.get("/").get_data(as_text=True)
+    assert "Подключить" in page and str(SMALL) in page and "salon_ids%5B0%5D=970001" in page
+
+
+def test_activation_answers_301_then_403_already_installed(client):
+    first = activate(client)
+    assert first.status_code == 301 and first.headers["Location"]
+    second = activate(client)
+    assert second.status_code == 403
+    assert second.get_json()["meta"]["message"] == "Пользователь уже установил это приложение"
+    status = client.get(f"/marketplace/salon/{SMALL}/application/18289", headers=H).get_json()
+    assert status["data"]["connection_status"]["status"] == "active"
+    assert client.get("/_sandbox/installs").get_json()["salons"][str(SMALL)]["webhook_urls"] == [
+        "http://ours.test/webhook/yclients/abc"]
+
+
+def test_activation_errors(client):
+    assert client.post("/marketplace/partner/callback/redirect", json={}, headers={"Authorization": "Bearer x"}
+                       ).status_code == 401
+    assert activate(client, application_id=1).status_code == 422
+    assert activate(client, salon_id=1).status_code == 422
+    assert client.get("/marketplace/salon/997441/application/18289", headers=H).status_code == 404
+
+
+def test_partner_uninstall_then_status(client):
+    activate(client)
+    assert client.post(f"/marketplace/salon/{SMALL}/application/18289/uninstall", headers=H).status_code == 200
+    status = client.get(f"/marketplace/salon/{SMALL}/application/18289", headers=H).get_json()
+    assert status["data"]["connection_status"]["status"] == "uninstalled"
+    assert client.post(f"/marketplace/salon/{SMALL}/application/18289/uninstall", headers=H).status_code == 404
+
+
+def test_forced_activation_answers_are_consumed_in_order(client):
+    client.post("/_sandbox/faults", json={"activation": [500, "html", 301]})
+    assert activate(client).status_code == 500
+    html = activate(client)
+    assert html.status_code == 502 and html.get_data(as_text=True).startswith("<!DOCTYPE html>")
+    assert activate(client).status_code == 301
+
+
+def test_forced_403_marks_the_salon_installed(client):
+    client.post("/_sandbox/faults", json={"activation": [403]})
+    assert activate(client).status_code == 403
+    status = client.get(f"/marketplace/salon/{SMALL}/application/18289", headers=H).get_json()
+    assert status["data"]["connection_status"]["status"] == "active"
+
+
+def test_clients_are_capped_at_200_per_page_whatever_was_asked(client):
+    body = client.post(f"/api/v1/company/{SMALL}/clients/search", json={"page": 1, "page_size": 1000},
+                       headers=H).get_json()
+    assert len(body["data"]) == 200 and body["meta"]["total_count"] == 1400
+    last = client.post(f"/api/v1/company/{SMALL}/clients/search", json={"page": 7, "page_size": 200},
+                       headers=H).get_json()
+    assert len(last["data"]) == 200 and last["data"][-1]["id"] == body["data"][0]["id"] + 1399
+
+
+def test_records_are_capped_and_filtered_by_the_date_window(client):
+    today = dt.date.today()
+    query = f"start_date={today - dt.timedelta(days=30)}&end_date={today + dt.timedelta(days=90)}"
+    body = client.get(f"/api/v1/records/{SMALL}?page=1&count=5000&{query}", headers=H).get_json()
+    assert len(body["data"]) == 200 and body["meta"]["total_count"] == 4000
+    week = client.get(f"/api/v1/records/{SMALL}?page=1&count=50&start_date={today}&end_date={today}",
+                      headers=H).get_json()
+    assert 0 < week["meta"]["total_count"] < 100
+    assert all(r["datetime"].startswith(today.isoformat()) for r in week["data"])
+
+
+def test_data_needs_the_partner_token(client):
+    assert client.get(f"/api/v1/company/{SMALL}").status_code == 401
+    assert client.get("/api/v1/company/1", headers=H).status_code == 404
+
+
+def test_generated_salons_are_deterministic_and_the_large_one_is_cheap():
+    a, b = Catalog(dt.date(2026, 1, 1)).get(SMALL), Catalog(dt.date(2026, 1, 1)).get(SMALL)
+    assert [a.record(i) for i in range(0, 4000, 397)] == [b.record(i) for i in range(0, 4000, 397)]
+    assert len(a.services()) == 45 and len(a.staff()) == 10 and a.spec.clients == 1400
+    large = Catalog(dt.date(2026, 1, 1)).get(LARGE)
+    assert large.spec.clients == 20_000 and large.spec.records == 100_000
+    full = large.record_range(dt.date(2025, 12, 2), dt.date(2026, 3, 31))
+    assert len(full) == 100_000
+    assert len({large.client(i)["id"] for i in range(0, 20_000, 7)}) == len(range(0, 20_000, 7))
+
+
+def test_rate_limit_answers_429_with_retry_after_and_stats_count_every_arrival():
+    app = create_app(context_from_env({"YCLIENTS_PARTNER_TOKEN": TOKEN, "YCLIENTS_RATE_LIMIT": "3/s,100/min"}))
+    client = app.test_client()
+    answers = [client.get(f"/api/v1/company/{SMALL}", headers=H) for _ in range(5)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429, 429]
+    assert answers[3].headers["Retry-After"] == "1"
+    stats = client.get("/_sandbox/stats").get_json()
+    assert stats["max_per_1s"] == 5 and stats["max_per_60s"] == 5
+    assert stats["total"] == 5 and stats["rejected_429"] == 2
+
+
+def test_error_rate_and_html_faults():
+    app = create_app(context_from_env({"YCLIENTS_PARTNER_TOKEN": TOKEN, "YCLIENTS_RATE_LIMIT": "1000/s"}))
+    client = app.test_client()
+    client.post("/_sandbox/faults", json={"error_rate": 1.0, "html_errors": True})
+    answer = client.get(f"/api/v1/company/{SMALL}", headers=H)
+    assert answer.status_code == 502 and "text/html" in answer.headers["Content-Type"]
+    client.post("/_sandbox/faults", json={"error_rate": 0.5, "html_errors": False, "seed": 3})
+    codes = [client.get(f"/api/v1/company/{SMALL}", headers=H).status_code for _ in range(40)]
+    assert 5 < codes.count(500) < 35 and codes.count(200) > 5
+    assert client.post("/_sandbox/faults", json={"nonsense": 1}).status_code == 400
+
+
+def test_webhook_payloads_match_the_reference_shapes():
+    data = Catalog().get(SMALL)
+    record = webhooks.data_payload(data, "record", "update", SMALL * 10_000_000 + 5)
+    assert set(record) == {"resource", "status", "company_id", "resource_id", "data", "created_at"}
+    assert record["resource"] == "record" and record["data"]["id"] == record["resource_id"] == SMALL * 10_000_000 + 5
+    assert {"datetime", "services", "staff", "client"} <= set(record["data"])
+    deleted = webhooks.data_payload(data, "client", "delete", SMALL * 1_000_000 + 1)
+    assert deleted["data"]["deleted"] is True
+    assert webhooks.lifecycle_payload(SMALL, 18289, "uninstall", "t") == {
+        "salon_id": SMALL, "application_id": 18289, "event": "uninstall", "partner_token": "t"}
+
+
+def test_data_webhook_needs_a_registered_url(client):
+    answer = client.post("/_sandbox/webhooks", json={"kind": "record", "status": "create", "salon_id": SMALL})
+    assert answer.status_code == 400
