@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from bridge.errors import InvalidPhone, RetryableGatewayError, SessionNotFound
+from bridge.errors import InvalidPhone, RetryableGatewayError, SessionNotFound, SessionNotReady
 from bridge.naming import session_name
 from bridge.phone import normalise_pairing_code, normalise_phone
 from bridge.qr import render_svg
@@ -116,8 +116,8 @@ def on_session_status(deps: LinkDeps, salon_id: int, status: str, me_phone: str 
         logger.warning("status %s for unknown salon %s ignored", status, salon_id)
         return
     if status == "SCAN_QR_CODE":
-        _set_wa_state(salon_id, S.WA_AWAITING_LINK)
-        publish_qr(deps, salon_id)
+        if publish_qr(deps, salon_id):
+            _set_wa_state(salon_id, S.WA_AWAITING_LINK)
     elif status == "WORKING":
         mark_connected(deps, salon_id, me_phone)
     elif status == "FAILED":
@@ -130,16 +130,21 @@ def on_session_status(deps: LinkDeps, salon_id: int, status: str, me_phone: str 
         _set_wa_state(salon_id, S.WA_DISCONNECTED if current == S.WA_CONNECTED else S.WA_STARTING)
 
 
-def publish_qr(deps: LinkDeps, salon_id: int) -> None:
-    """Fetch the current raw QR and publish it; 60 s for the first code of a window, 20 s after."""
+def publish_qr(deps: LinkDeps, salon_id: int) -> bool:
+    """Fetch the current raw QR and publish it; 60 s for the first code of a window, 20 s after.
+    A late webhook whose QR is gone (the session moved on) publishes nothing and returns False."""
     key = qr_index_key(salon_id)
-    payload = deps.waha.get_qr_raw(session_name(salon_id))
+    try:
+        payload = deps.waha.get_qr_raw(session_name(salon_id))
+    except SessionNotReady:
+        return False
     pipe = deps.redis.pipeline()
     pipe.incr(key)
     pipe.expire(key, QR_WINDOW_GAP)
     index = int(pipe.execute()[0])
     deps.live.publish(salon_id, events.QR, {"payload": payload, "svg": render_svg(payload),
                                             "expires_in": FIRST_QR_TTL if index == 1 else NEXT_QR_TTL})
+    return True
 
 
 def mark_connected(deps: LinkDeps, salon_id: int, me_phone: str = "") -> bool:
@@ -149,12 +154,16 @@ def mark_connected(deps: LinkDeps, salon_id: int, me_phone: str = "") -> bool:
     phone = normalise_phone(phone) if phone else ""
     db = Salon._meta.database
     with db.atomic():
+        before = Salon.select(Salon.whatsapp_state, Salon.whatsapp_phone).where(Salon.salon_id == salon_id).first()
         changed = (Salon.update(whatsapp_state=S.WA_CONNECTED, whatsapp_phone=phone,
                                 whatsapp_connected_at=utcnow(), updated_at=utcnow())
                    .where(Salon.salon_id == salon_id, Salon.whatsapp_state != S.WA_CONNECTED).execute())
+        # Back from a transient disconnect on the same number: a reconnect, not a new link.
+        reconnect = bool(changed and before.whatsapp_state == S.WA_DISCONNECTED and before.whatsapp_phone == phone)
         if changed:
-            record(salon_id, "whatsapp_connected", "bridge", phone=_masked(phone))
-    if not changed:
+            record(salon_id, "whatsapp_reconnected" if reconnect else "whatsapp_connected", "bridge",
+                   phone=_masked(phone))
+    if not changed or reconnect:
         return False
     deps.redis.delete(qr_index_key(salon_id), pairing_last_key(salon_id))
     deps.live.publish(salon_id, events.WHATSAPP_CONNECTED, {"phone": phone})
