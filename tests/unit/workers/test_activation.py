@@ -1,0 +1,151 @@
+"""Activation: idempotent, one call per salon, keys stored before the call, outcomes by YCLIENTS answer."""
+import threading
+
+import pytest
+
+from models import salon as S
+from models.salon import Salon
+from models.timeline import TimelineEvent
+from tests.unit.workers.pipeline_fakes import FakeApi, deps_for, forbidden_already_installed, make_salon
+from workers.onboarding.activation import ActivationRejected, activate
+from workers.onboarding.connected import on_whatsapp_connected
+from workers.sync.lease import Lease
+from workers.yclients.client import Reply
+from workers.yclients.errors import PermanentError, TransientError
+
+
+def kinds(salon_id):
+    return [e.kind for e in TimelineEvent.select().where(TimelineEvent.salon_id == salon_id).order_by(TimelineEvent.id)]
+
+
+def test_301_is_success_with_its_location(settings, database, redis_client):
+    make_salon()
+    api = FakeApi(Reply(301, headers={"Location": "https://yclients.com/after"}))
+    deps = deps_for(settings, database, redis_client, api)
+    assert activate(962302, deps) == "activated"
+    salon = Salon.get_by_id(962302)
+    assert salon.state == S.ACTIVE and salon.activated_at and salon.activation_location == "https://yclients.com/after"
+    call = api.calls[0]
+    assert len(call["api_key"]) >= 64 and int(call["api_key"], 16) >= 0
+    assert call["api_key"] == salon.api_key
+    assert call["webhook_urls"] == [f"{settings.public_base_url}/webhook/yclients/{salon.webhook_key}"]
+    assert deps.enqueue == [("send_welcome", 962302), ("sync_salon", 962302, "full")]
+    snap = deps.live.snapshot(962302)["data"]
+    assert snap["state"] == S.ACTIVE
+    assert snap["activation"] == {"status": "done", "message": "Интеграция с YCLIENTS активна.",
+                                  "location": "https://yclients.com/after"}
+    assert kinds(962302) == ["activation_started", "activated"]
+
+
+def test_an_active_salon_is_skipped(settings, database, redis_client):
+    make_salon(state=S.ACTIVE)
+    api = FakeApi()
+    deps = deps_for(settings, database, redis_client, api)
+    assert activate(962302, deps) == "skipped"
+    assert api.calls == [] and deps.enqueue == []
+
+
+def test_two_connected_events_make_one_activation_call(settings, database, redis_client):
+    make_salon(state=S.PENDING_WHATSAPP)
+    api = FakeApi()
+    deps = deps_for(settings, database, redis_client, api)
+    on_whatsapp_connected(962302, deps)
+    on_whatsapp_connected(962302, deps)
+    assert Salon.get_by_id(962302).state == S.WHATSAPP_CONNECTED
+    assert deps.enqueue.names() == ["activate_integration", "activate_integration"]
+    for _ in deps.enqueue[:]:
+        activate(962302, deps)
+    assert len(api.calls) == 1
+    on_whatsapp_connected(962302, deps)  # after activation: nothing new
+    assert deps.enqueue.names().count("activate_integration") == 2
+
+
+def test_a_duplicate_message_steps_aside_while_another_holds_the_salon(settings, database, redis_client):
+    make_salon()
+    Lease(redis_client, "activation:962302", owner="other-message").acquire()
+    api = FakeApi()
+    assert activate(962302, deps_for(settings, database, redis_client, api, message_id="mine")) == "busy"
+    assert api.calls == []
+
+
+def test_a_redelivered_message_takes_its_own_lease_back(settings, database, redis_client):
+    make_salon(state=S.ACTIVATING)  # it crashed mid-call earlier
+    Lease(redis_client, "activation:962302", owner="msg-1").acquire()
+    api = FakeApi()
+    assert activate(962302, deps_for(settings, database, redis_client, api, message_id="msg-1")) == "activated"
+
+
+def test_concurrent_workers_call_yclients_once(settings, database, redis_client):
+    make_salon()
+    gate = threading.Event()
+
+    class SlowApi(FakeApi):
+        def activation_callback(self, *args):
+            gate.wait(2)
+            return super().activation_callback(*args)
+
+    api = SlowApi()
+    results = []
+
+    def worker(message_id):
+        database.connect(reuse_if_open=True)
+        results.append(activate(962302, deps_for(settings, database, redis_client, api, message_id=message_id)))
+
+    threads = [threading.Thread(target=worker, args=(f"m{i}",)) for i in range(3)]
+    for t in threads:
+        t.start()
+    import time
+
+    time.sleep(0.3)
+    gate.set()
+    for t in threads:
+        t.join(5)
+    assert len(api.calls) == 1
+    assert results.count("activated") == 1 and len(results) == 3
+
+
+def test_a_transient_error_keeps_the_keys_for_the_retry(settings, database, redis_client):
+    make_salon()
+    api = FakeApi(TransientError("500", status=500), Reply(301, headers={"Location": "https://yc/x"}))
+    deps = deps_for(settings, database, redis_client, api)
+    with pytest.raises(TransientError):
+        activate(962302, deps)
+    salon = Salon.get_by_id(962302)
+    assert salon.state == S.ACTIVATING and salon.api_key == api.calls[0]["api_key"]
+    assert redis_client.get("aiadmin:lease:activation:962302") is None  # released for the retry
+    assert activate(962302, deps) == "activated"
+    assert api.calls[1]["api_key"] == api.calls[0]["api_key"]
+    assert api.calls[1]["webhook_urls"] == api.calls[0]["webhook_urls"]
+    assert Salon.get_by_id(962302).activation_attempts == 2
+
+
+def test_403_already_installed_resolves_to_active_when_yclients_says_active(settings, database, redis_client):
+    make_salon()
+    api = FakeApi(forbidden_already_installed(), installed_active=True)
+    deps = deps_for(settings, database, redis_client, api)
+    assert activate(962302, deps) == "activated"
+    assert api.status_checks == 1 and Salon.get_by_id(962302).state == S.ACTIVE
+
+
+def test_403_already_installed_but_not_active_is_a_failure(settings, database, redis_client):
+    make_salon()
+    api = FakeApi(forbidden_already_installed(), installed_active=False)
+    deps = deps_for(settings, database, redis_client, api)
+    with pytest.raises(ActivationRejected):
+        activate(962302, deps)
+    assert Salon.get_by_id(962302).state == S.ACTIVATION_FAILED
+
+
+@pytest.mark.parametrize("status", [401, 422])
+def test_401_and_422_end_in_activation_failed_with_a_support_message(settings, database, redis_client, status):
+    make_salon()
+    api = FakeApi(PermanentError(str(status), status=status, message="Validation failed"))
+    deps = deps_for(settings, database, redis_client, api)
+    with pytest.raises(ActivationRejected):
+        activate(962302, deps)
+    salon = Salon.get_by_id(962302)
+    assert salon.state == S.ACTIVATION_FAILED and str(status) in salon.activation_error
+    activation = deps.live.snapshot(962302)["data"]["activation"]
+    assert activation["status"] == "failed" and "поддержку" in activation["message"]
+    assert "activation_failed" in kinds(962302)
+    assert deps.enqueue == []

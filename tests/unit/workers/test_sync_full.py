@@ -1,0 +1,139 @@
+"""The full sync: exact data, checkpoints that resume without gaps or duplicates, one sync per salon."""
+import datetime as dt
+
+import pytest
+
+from models import salon as S
+from models.synced import Client, Record, Service, ServiceCategory, Staff
+from models.sync_run import DONE, RUNNING, SyncRun
+from sandbox.yclients.data import Catalog
+from sandbox.yclients.digest import checksum, salon_digest
+from tests.unit.workers.pipeline_fakes import DataApi, deps_for, make_salon
+from workers.sync.full import records_window, sync_salon
+from workers.sync.lease import Lease
+from workers.sync.mapping import upsert
+from workers.yclients.errors import PermanentError
+
+
+def db_digest(salon_id):
+    clients = Client.select().where(Client.salon_id == salon_id)
+    records = Record.select().where(Record.salon_id == salon_id)
+    return {
+        "counts": {"service_categories": ServiceCategory.select().where(ServiceCategory.salon_id == salon_id).count(),
+                   "services": Service.select().where(Service.salon_id == salon_id).count(),
+                   "staff": Staff.select().where(Staff.salon_id == salon_id).count(),
+                   "clients": clients.count(), "records": records.count()},
+        "checksums": {
+            "clients": checksum((c.yclients_id, c.name, c.phone) for c in clients),
+            "records": checksum((r.yclients_id, r.staff_id, r.client_id, r.datetime.isoformat()) for r in records),
+            "services": checksum((s.yclients_id, s.category_id, s.title)
+                                 for s in Service.select().where(Service.salon_id == salon_id)),
+        },
+    }
+
+
+@pytest.fixture
+def small():
+    return Catalog().get(962302)
+
+
+def expected(settings, small):
+    return salon_digest(small, *records_window(settings))
+
+
+def test_a_full_sync_stores_exactly_the_salon(settings, database, redis_client, small):
+    make_salon(state=S.ACTIVE)
+    deps = deps_for(settings, database, redis_client, DataApi(small))
+    assert sync_salon(962302, "full", deps, progress_interval=0) == "done"
+    assert db_digest(962302) == expected(settings, small)
+    run = SyncRun.get()
+    assert run.status == DONE and run.counts["records"] == 4000 and run.counts["clients"] == 1400
+    sync = deps.live.snapshot(962302)["data"]["sync"]
+    assert sync["status"] == "done" and sync["counts"]["services"] == 45
+
+
+def test_a_sync_killed_mid_way_resumes_to_the_same_exact_result(settings, database, redis_client, small):
+    make_salon(state=S.ACTIVE)
+    crashing = deps_for(settings, database, redis_client, DataApi(small, crash_after=12), message_id="m1")
+    with pytest.raises(KeyboardInterrupt):
+        sync_salon(962302, "full", crashing)
+    run = SyncRun.get()
+    assert run.status == RUNNING and run.checkpoints["clients"]["status"] == "done"
+    assert run.checkpoints["records"]["page"] == 6  # 7 client pages + 5 record pages committed
+    assert Record.select().count() == 5 * 150
+    # The crashed worker's lease is still there; the redelivered message (same id) takes it back.
+    api = DataApi(small)
+    assert sync_salon(962302, "full", deps_for(settings, database, redis_client, api, message_id="m1")) == "done"
+    assert api.page_calls == 27 - 5  # only the records pages not yet stored
+    assert db_digest(962302) == expected(settings, small)
+    assert SyncRun.select().count() == 1
+
+
+def test_a_sync_stops_at_its_time_budget_and_the_next_run_continues(settings, database, redis_client, small):
+    make_salon(state=S.ACTIVE)
+    ticks = iter(range(10_000))
+    deps = deps_for(settings, database, redis_client, DataApi(small))
+    assert sync_salon(962302, "full", deps, budget=5, clock=lambda: next(ticks)) == "continue"
+    outcomes = []
+    while not outcomes or outcomes[-1] == "continue":
+        outcomes.append(sync_salon(962302, "full", deps, budget=5, clock=lambda: next(ticks)))
+    assert outcomes[-1] == "done" and len(outcomes) > 2
+    assert db_digest(962302) == expected(settings, small)
+
+
+def test_one_sync_per_salon_at_a_time(settings, database, redis_client, small):
+    make_salon(state=S.ACTIVE)
+    Lease(redis_client, "sync:962302", owner="someone-else").acquire()
+    api = DataApi(small)
+    assert sync_salon(962302, "full", deps_for(settings, database, redis_client, api)) == "busy"
+    assert api.page_calls == 0
+
+
+def test_pagination_follows_total_count_not_the_page_size(settings, database, redis_client, small):
+    make_salon(state=S.ACTIVE)
+    api = DataApi(small)  # records come 150 per page though we ask for 200
+    sync_salon(962302, "full", deps_for(settings, database, redis_client, api))
+    assert Record.select().count() == 4000  # a size-based stop would have ended after page 1
+
+
+def test_a_permanent_error_fails_the_run(settings, database, redis_client, small):
+    from workers.sync.full import SyncFailed
+
+    make_salon(state=S.ACTIVE)
+
+    class Refusing(DataApi):
+        def clients_page(self, salon_id, page):
+            raise PermanentError("402", status=402, message="Payment Required")
+
+    deps = deps_for(settings, database, redis_client, Refusing(small))
+    with pytest.raises(SyncFailed):
+        sync_salon(962302, "full", deps)
+    assert SyncRun.get().status == "failed"
+    assert deps.live.snapshot(962302)["data"]["sync"]["status"] == "failed"
+
+
+def test_sync_skips_a_salon_that_is_not_active(settings, database, redis_client, small):
+    make_salon(state=S.UNINSTALLED)
+    assert sync_salon(962302, "full", deps_for(settings, database, redis_client, DataApi(small))) == "skipped"
+
+
+def test_progress_events_are_throttled(settings, database, redis_client, small):
+    make_salon(state=S.ACTIVE)
+    deps = deps_for(settings, database, redis_client, DataApi(small))
+    seq0 = deps.live.snapshot(962302)["seq"]
+    sync_salon(962302, "full", deps, progress_interval=60)
+    published = deps.live.snapshot(962302)["seq"] - seq0
+    # 33 saved pages/lists; throttled: each entity's first and final event, plus `done`.
+    assert published <= 2 * 6 + 1
+
+
+def test_upsert_updates_in_place_and_keeps_the_row(database, small):
+    record = small.record(0)
+    upsert("records", 962302, [record])
+    first = Record.get()
+    upsert("records", 962302, [{**record, "comment": "изменено"}])
+    assert Record.select().count() == 1
+    again = Record.get()
+    assert again.id == first.id and again.comment == "изменено"
+    assert again.datetime == dt.datetime.fromisoformat(record["datetime"]).astimezone(dt.timezone.utc).replace(
+        tzinfo=None)

@@ -1,0 +1,1 @@
+"""Onboarding services: the WhatsApp-connected handler, activation in YCLIENTS, the welcome, completion."""

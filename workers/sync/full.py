@@ -1,0 +1,197 @@
+"""The salon sync: company → categories → services → staff → clients → records, resumable page by page.
+
+Each page is fetched, then upserted together with its checkpoint in ONE transaction, so a crash
+either loses the whole page (it is fetched again) or keeps it with the checkpoint past it: no gaps,
+no duplicates. One actor run works for at most `budget` seconds, then returns "continue" and the
+actor re-enqueues itself; the next run resumes from the SyncRun checkpoints. One sync per salon runs
+at a time (a heartbeat-refreshed lease, owner = message id).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+
+from models import salon as S
+from models.db import utcnow
+from models.salon import Salon
+from models.sync_run import DONE, FAILED, RUNNING, SyncRun
+from models.timeline import record
+from workers.sync.lease import Lease
+from workers.sync.mapping import ENTITIES, upsert
+from workers.sync.progress import Progress
+from workers.yclients.api import pages
+
+logger = logging.getLogger("aiadmin.sync")
+
+FULL_ORDER = ("company", "service_categories", "services", "staff", "clients", "records")
+INCREMENTAL_ORDER = ("records",)
+LIST_ENTITIES = ("service_categories", "services", "staff")
+SYNCABLE_STATES = (S.ACTIVE,)
+LEASE_TTL = 20.0
+DEFAULT_BUDGET = 300.0  # seconds of work per actor run (the actor's time limit is far above)
+
+
+class SyncFailed(Exception):
+    """YCLIENTS refused the sync for good (a 4xx): the run is marked failed."""
+
+
+def records_window(settings, today: dt.date | None = None) -> tuple[str, str]:
+    today = today or dt.date.today()
+    return ((today - dt.timedelta(days=settings.records_days_back)).isoformat(),
+            (today + dt.timedelta(days=settings.records_days_ahead)).isoformat())
+
+
+def current_run(salon_id: int, kind: str, deps) -> SyncRun:
+    """The salon's running sync of this kind (to resume), or a new one with fresh checkpoints."""
+    run = (SyncRun.select().where((SyncRun.salon_id == salon_id) & (SyncRun.kind == kind) &
+                                  (SyncRun.status == RUNNING)).order_by(SyncRun.id.desc()).first())
+    if run is not None:
+        return run
+    order = FULL_ORDER if kind == "full" else INCREMENTAL_ORDER
+    start, end = records_window(deps.settings)
+    checkpoints = {entity: {"status": "pending", "page": 1, "done": 0, "total": 0} for entity in order}
+    checkpoints["records"].update(start_date=start, end_date=end)
+    if kind != "full":
+        last = (SyncRun.select().where((SyncRun.salon_id == salon_id) & (SyncRun.status == DONE))
+                .order_by(SyncRun.id.desc()).first())
+        if last is not None:
+            checkpoints["records"]["changed_after"] = last.started_at.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    with deps.database.atomic():
+        run = SyncRun.create(salon_id=salon_id, kind=kind, status=RUNNING, checkpoints=checkpoints)
+        record(salon_id, "sync_started", "worker", run_id=run.id, sync_kind=kind)
+    return run
+
+
+def sync_salon(salon_id: int, kind: str, deps, *, budget: float = DEFAULT_BUDGET, clock=time.monotonic,
+               progress_interval: float = 0.3) -> str:
+    """Returns 'done', 'continue' (re-enqueue me), 'busy' (another message holds the salon) or 'skipped'."""
+    salon = Salon.get_or_none(Salon.salon_id == salon_id)
+    if salon is None or salon.state not in SYNCABLE_STATES:
+        logger.info("sync of salon %s skipped (state %s)", salon_id, salon and salon.state)
+        return "skipped"
+    lease = Lease(deps.redis, f"sync:{salon_id}", owner=deps.message_id, ttl=LEASE_TTL)
+    if not lease.acquire():
+        logger.info("sync of salon %s already running (%s)", salon_id, lease.holder())
+        return "busy"
+    lease.start_heartbeat()
+    try:
+        run = current_run(salon_id, kind, deps)
+        runner = _Runner(salon_id, run, deps, Progress(deps.live, salon_id, progress_interval),
+                         deadline=clock() + budget, clock=clock)
+        if not runner.run():
+            return "continue"
+        finish(salon_id, run.id, deps)
+        return "done"
+    except Exception as exc:
+        from workers.yclients.errors import PermanentError
+
+        if isinstance(exc, PermanentError):
+            fail(salon_id, deps, f"{exc.status}: {exc.message or exc}")
+            raise SyncFailed(str(exc)) from exc
+        raise
+    finally:
+        lease.release()
+
+
+class _Runner:
+    def __init__(self, salon_id, run, deps, progress, deadline, clock):
+        self.salon_id, self.run_id, self.deps, self.progress = salon_id, run.id, deps, progress
+        self.checkpoints = dict(run.checkpoints)
+        self.deadline, self.clock = deadline, clock
+
+    def run(self) -> bool:
+        for entity, cp in list(self.checkpoints.items()):
+            if cp.get("status") == "done":
+                continue
+            if entity == "company":
+                self._company()
+            elif entity in LIST_ENTITIES:
+                self._list(entity)
+            elif not self._pages(entity):
+                return False
+            if self.clock() > self.deadline and not self._all_done():
+                return False
+        return True
+
+    def _all_done(self) -> bool:
+        return all(cp.get("status") == "done" for cp in self.checkpoints.values())
+
+    def _save(self, entity, cp, items=None) -> None:
+        """Rows and checkpoint in one transaction: the checkpoint never points past uncommitted rows."""
+        self.checkpoints[entity] = cp
+        with self.deps.database.atomic():
+            if items is not None:
+                upsert(entity, self.salon_id, items)
+            SyncRun.update(checkpoints=self.checkpoints, entity=entity, requests=SyncRun.requests + 1,
+                           updated_at=utcnow()).where(SyncRun.id == self.run_id).execute()
+        self.progress.report("running", entity, cp["done"], cp["total"], force=cp["status"] == "done")
+
+    def _company(self) -> None:
+        company = self.deps.api.company(self.salon_id)
+        title = str(company.get("title") or "")[:255]
+        with self.deps.database.atomic():
+            if title:
+                Salon.update(title=title, updated_at=utcnow()).where(
+                    (Salon.salon_id == self.salon_id) & (Salon.title == "")).execute()
+        self._save("company", {"status": "done", "page": 2, "done": 1, "total": 1})
+
+    def _list(self, entity) -> None:
+        items = list(getattr(self.deps.api, entity)(self.salon_id))
+        self._save(entity, {"status": "done", "page": 2, "done": len(items), "total": len(items)}, items)
+
+    def _pages(self, entity) -> bool:
+        cp = dict(self.checkpoints[entity])
+        if entity == "clients":
+            fetch = lambda page: self.deps.api.clients_page(self.salon_id, page)  # noqa: E731
+        else:
+            fetch = lambda page: self.deps.api.records_page(  # noqa: E731
+                self.salon_id, page, cp["start_date"], cp["end_date"], cp.get("changed_after"))
+        done = cp.get("done", 0)
+        for page in pages(fetch, start_page=cp.get("page", 1), done=done):
+            done += len(page.items)
+            finished = not page.items or done >= page.total
+            cp.update(page=page.number + 1, done=done, total=page.total, status="done" if finished else "running")
+            self._save(entity, dict(cp), page.items)
+            if finished:
+                return True
+            if self.clock() > self.deadline:
+                return False
+        return True
+
+
+def count_rows(salon_id: int) -> dict:
+    counts = {}
+    for entity, (model, _) in ENTITIES.items():
+        query = model.select().where(model.salon_id == salon_id)
+        if hasattr(model, "deleted"):
+            query = query.where(model.deleted == False)  # noqa: E712
+        counts[entity] = query.count()
+    return counts
+
+
+def finish(salon_id: int, run_id: int, deps) -> None:
+    counts = count_rows(salon_id)
+    with deps.database.atomic():
+        SyncRun.update(status=DONE, entity="", counts=counts, finished_at=utcnow(), updated_at=utcnow()).where(
+            SyncRun.id == run_id).execute()
+        record(salon_id, "sync_done", "worker", run_id=run_id, counts=counts)
+    total = sum(counts.values())
+    deps.live.publish(salon_id, "sync", {"status": "done", "entity": "all", "done": total, "total": total,
+                                         "counts": counts})
+    from workers.onboarding.completion import maybe_complete
+
+    maybe_complete(salon_id, deps)
+
+
+def fail(salon_id: int, deps, error: str) -> None:
+    with deps.database.atomic():
+        run = (SyncRun.select().where((SyncRun.salon_id == salon_id) & (SyncRun.status == RUNNING))
+               .order_by(SyncRun.id.desc()).first())
+        if run is None:
+            return
+        SyncRun.update(status=FAILED, error=error[:2000], finished_at=utcnow(), updated_at=utcnow()).where(
+            SyncRun.id == run.id).execute()
+        record(salon_id, "sync_failed", "worker", run_id=run.id, error=error[:500])
+    deps.live.publish(salon_id, "sync", {"status": "failed", "entity": run.entity or "", "done": 0, "total": 0,
+                                         "message": "Не удалось загрузить данные салона; мы повторим позже."})

@@ -1,0 +1,106 @@
+"""YCLIENTS objects → rows of models/synced.py (typed columns + the raw object), and bulk upserts."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from peewee import chunked
+
+from models.db import utcnow
+from models.synced import Client, Record, Service, ServiceCategory, Staff
+
+CHUNK = 200  # rows per INSERT; well under SQLite's bound-parameter limit
+
+
+def parse_time(value) -> dt.datetime | None:
+    """An ISO 8601 time with offset (or 'YYYY-MM-DD HH:MM:SS') as naive UTC; None when absent or unreadable."""
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return moment
+
+
+def _int(value, default=None):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _money(value):
+    try:
+        return None if value is None or value == "" else Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _text(value, limit=255) -> str:
+    return ("" if value is None else str(value))[:limit]
+
+
+def category_row(salon_id, item, now):
+    return {"salon_id": salon_id, "yclients_id": int(item["id"]), "data": item, "synced_at": now,
+            "title": _text(item.get("title")), "weight": _int(item.get("weight"), 0)}
+
+
+def service_row(salon_id, item, now):
+    return {"salon_id": salon_id, "yclients_id": int(item["id"]), "data": item, "synced_at": now,
+            "category_id": _int(item.get("category_id")), "title": _text(item.get("title")),
+            "price_min": _money(item.get("price_min")), "price_max": _money(item.get("price_max")),
+            "duration": _int(item.get("duration")), "active": bool(_int(item.get("active"), 1))}
+
+
+def staff_row(salon_id, item, now):
+    return {"salon_id": salon_id, "yclients_id": int(item["id"]), "data": item, "synced_at": now,
+            "name": _text(item.get("name")), "specialization": _text(item.get("specialization")),
+            "bookable": bool(item.get("bookable", True)), "fired": bool(_int(item.get("fired"), 0))}
+
+
+def client_row(salon_id, item, now):
+    return {"salon_id": salon_id, "yclients_id": int(item["id"]), "data": item, "synced_at": now,
+            "name": _text(item.get("name")), "phone": _text(item.get("phone"), 32),
+            "email": _text(item.get("email")), "visits_count": _int(item.get("visits_count"), 0),
+            "changed_at": parse_time(item.get("last_change_date")), "deleted": bool(item.get("deleted", False))}
+
+
+def record_row(salon_id, item, now):
+    client = item.get("client") or {}
+    staff = item.get("staff") or {}
+    return {"salon_id": salon_id, "yclients_id": int(item["id"]), "data": item, "synced_at": now,
+            "staff_id": _int(item.get("staff_id"), _int(staff.get("id"))), "client_id": _int(client.get("id")),
+            "datetime": parse_time(item.get("datetime")) or parse_time(item.get("date")),
+            "seance_length": _int(item.get("seance_length")), "attendance": _int(item.get("attendance"), 0),
+            "comment": _text(item.get("comment"), 10_000), "changed_at": parse_time(item.get("last_change_date")),
+            "deleted": bool(item.get("deleted", False))}
+
+
+ENTITIES = {
+    "service_categories": (ServiceCategory, category_row),
+    "services": (Service, service_row),
+    "staff": (Staff, staff_row),
+    "clients": (Client, client_row),
+    "records": (Record, record_row),
+}
+
+
+def upsert(entity: str, salon_id: int, items: list, now: dt.datetime | None = None) -> int:
+    """Insert or update `items` keyed (salon_id, yclients_id); the caller holds the transaction."""
+    model, to_row = ENTITIES[entity]
+    now = now or utcnow()
+    rows = {}
+    for item in items:
+        if isinstance(item, dict) and _int(item.get("id")) is not None:
+            rows[int(item["id"])] = to_row(salon_id, item, now)  # a page repeating an id keeps the last copy
+    if not rows:
+        return 0
+    preserve = [f for f in model._meta.sorted_fields if f.name not in ("id", "salon_id", "yclients_id")]
+    for batch in chunked(list(rows.values()), CHUNK):
+        (model.insert_many(batch)
+         .on_conflict(conflict_target=[model.salon_id, model.yclients_id], preserve=preserve)
+         .execute())
+    return len(rows)
