@@ -21,6 +21,7 @@ from models import outbound as O
 from models.db import utcnow
 from models.outbound import OutboundMessage
 from models.timeline import record
+from workers import metrics
 
 logger = logging.getLogger("aiadmin.bridge")
 
@@ -106,6 +107,7 @@ def _notify(deps: SendDeps, outbound_id: int) -> None:
 def _finish(deps: SendDeps, outbound_id: int, from_states: tuple[str, ...], to: str, **fields) -> bool:
     done = _transition(outbound_id, from_states, to, **fields)
     if done:
+        metrics.message_sent(to)
         _notify(deps, outbound_id)
     return done
 

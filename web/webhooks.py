@@ -15,6 +15,7 @@ from models.db import utcnow
 from models.webhook_delivery import DATA, LIFECYCLE, WebhookDelivery
 from web import webhook_auth
 from web.context import ctx
+from workers import metrics
 
 logger = logging.getLogger("aiadmin.web.webhooks")
 
@@ -75,6 +76,7 @@ def yclients_webhook(key: str | None = None):
     verdict = webhook_auth.verify(body, kind, salon_id, c.settings.yclients_partner_token, key)
     if not verdict.accepted:
         logger.warning("webhook refused: %s (kind=%s, salon=%s)", verdict.error, kind, salon_id)
+        metrics.webhook(kind, "refused")
         return _answer(verdict.status, error=verdict.error, message=verdict.message)
 
     if kind == LIFECYCLE and "application_id" in body:
@@ -101,4 +103,5 @@ def yclients_webhook(key: str | None = None):
     except Exception as exc:  # stored already: the clock's sweep re-enqueues it; the sender must not retry
         logger.warning("could not enqueue delivery %s (%s); left for the sweep", delivery.id,
                        exc.__class__.__name__)
+    metrics.webhook(kind, "accepted")
     return _answer(200, delivery_id=delivery.id)

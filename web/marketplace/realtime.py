@@ -20,6 +20,7 @@ from web.context import ctx
 from web.marketplace import messages, session, status, tokens
 from web.marketplace.fanout import RESYNC
 from web.marketplace.security import origin_allowed
+from workers import metrics
 
 logger = logging.getLogger("aiadmin.web.ws")
 
@@ -89,9 +90,11 @@ def status_socket(ws):
             _open_per_ip[ip] += 1
     if refused:
         return _send_error(ws, "too_many_connections")
+    metrics.websockets(+1)
     try:
         _serve(ws, c)
     finally:
+        metrics.websockets(-1)
         with _open_lock:
             _open_per_ip[ip] -= 1
             if _open_per_ip[ip] <= 0:

@@ -14,6 +14,7 @@ from flask import Blueprint, redirect, request
 from web.context import ctx
 from web.errors import error_page
 from web.marketplace import messages, registration, session, tokens, userdata, validation
+from workers import metrics
 
 logger = logging.getLogger("aiadmin.web.redirect")
 blueprint = Blueprint("marketplace_redirect", __name__)
@@ -33,6 +34,7 @@ def _connect():
 
 def refuse(reason: str):
     status, title, message = messages.REDIRECT_ERRORS[reason]
+    metrics.redirect(reason)
     return error_page(status, title, message)
 
 
@@ -93,6 +95,7 @@ def yclients_redirect():
     logger.info("registration recorded for salons %s (%s)", salon_ids,
                 ", ".join(f"{r.previous_state}->{r.state}" for r in results))
     link = tokens.issue(c.settings.jwt_secret, tokens.LINK, salon_ids, who.user_id)
+    metrics.redirect("ok")
     return _no_store(redirect(f"/marketplace/onboarding?token={link}", code=302))
 
 

@@ -16,6 +16,7 @@ import requests
 
 from workers.logs import redact
 from workers.yclients.errors import PermanentError, RateLimited, TransientError, YclientsError
+from workers import metrics
 
 logger = logging.getLogger("aiadmin.yclients")
 
@@ -104,11 +105,13 @@ class YclientsClient:
             response = self.session.request(method, url, params=params, json=json, headers=self.headers(user_auth),
                                             timeout=self.timeout, allow_redirects=allow_redirects)
         except requests.RequestException as exc:
+            metrics.yclients_request("error")
             raise TransientError(f"YCLIENTS {method} {path}: network error {type(exc).__name__}") from exc
         return self._parse(method, path, response, accept_status)
 
     def _parse(self, method, path, response, accept_status) -> Reply:
         status = response.status_code
+        metrics.yclients_request(status)
         headers = {"Location": response.headers.get("Location", ""),
                    "Retry-After": response.headers.get("Retry-After", "")}
         if status in accept_status or 300 <= status < 400:
