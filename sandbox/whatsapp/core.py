@@ -71,6 +71,7 @@ class SimSession:
     emitted_index: int = -1  # the last QR index announced with a SCAN_QR_CODE webhook
     pairing: dict[str, str] | None = None
     restricted: bool = False  # error 463 on sends (reach-out timelock)
+    banned: int | None = None  # temporary-ban reason code (101-106) until linked again
     statuses: list[dict[str, Any]] = field(default_factory=list)
 
     def me(self, with_device: bool = False) -> dict[str, str] | None:
@@ -239,7 +240,7 @@ class SimCore:
 
     def _link(self, s: SimSession, phone: str) -> SimSession:
         s.creds_phone, s.device = phone, secrets.randbelow(40) + 1
-        s.window_start, s.pairing, s.restricted = None, None, False
+        s.window_start, s.pairing, s.restricted, s.banned = None, None, False, None
         self._set_status(s, "WORKING")  # PairSuccess, the 515 reconnect, then Connected: WAHA says WORKING
         return s
 
@@ -257,7 +258,7 @@ class SimCore:
             if int(code) == 463:
                 s.restricted = True  # reach-out timelock: the session stays up, new chats are refused
             else:
-                s.creds_phone, s.window_start = None, None
+                s.creds_phone, s.window_start, s.banned = None, None, int(code)
                 self._set_status(s, "FAILED")
             return s
 
@@ -270,6 +271,8 @@ class SimCore:
 
     def send_text(self, name: str, chat_id: str, text: str) -> dict[str, Any]:
         with self.lock:
+            if name in self.sessions and self.sessions[name].banned:
+                raise SimError(f"account temporarily banned (reason {self.sessions[name].banned})", 500)
             s = self._working(name)
             if self.faults.get("send_5xx", 0):
                 self.faults["send_5xx"] = int(self.faults["send_5xx"]) - 1
