@@ -213,3 +213,27 @@ def message_sent(outcome: str) -> None:
 @_safe
 def job_failed(actor: str) -> None:
     current().jobs_failed.labels(actor=str(actor)).inc()
+
+
+@_safe
+def activation_finished(salon_id: int, outcome: str) -> None:
+    """`activation` with the latency measured from the salon's WhatsApp connection (one line for callers)."""
+    from models.db import utcnow
+    from models.salon import Salon
+
+    salon = Salon.get_or_none(Salon.salon_id == int(salon_id))
+    since = salon.whatsapp_connected_at if salon is not None else None
+    activation(outcome, (utcnow() - since).total_seconds() if since is not None else None)
+
+
+@_safe
+def sync_run_finished(run_id: int, outcome: str) -> None:
+    """`sync_finished` from a SyncRun row: its duration and the rows it holds (one line for callers)."""
+    from models.db import utcnow
+    from models.sync_run import SyncRun
+
+    run = SyncRun.get_or_none(SyncRun.id == int(run_id))
+    if run is None:
+        return
+    rows = sum(int(v) for v in (run.counts or {}).values() if isinstance(v, (int, float)))
+    sync_finished(((run.finished_at or utcnow()) - run.started_at).total_seconds(), rows, outcome)

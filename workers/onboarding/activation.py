@@ -16,6 +16,7 @@ from models.timeline import record
 from workers.sync.lease import Lease
 from workers.yclients.api import ALREADY_INSTALLED
 from workers.yclients.errors import PermanentError
+from workers import metrics
 
 logger = logging.getLogger("aiadmin.onboarding")
 
@@ -101,6 +102,7 @@ def _succeed(salon_id, deps, location: str) -> None:
         Salon.update(state=S.ACTIVE, activated_at=now, activation_location=location or "", activation_error="",
                      updated_at=now).where(Salon.salon_id == salon_id).execute()
         record(salon_id, "activated", "worker", location=location or "")
+    metrics.activation_finished(salon_id, "done")
     # After the commit: tell the page, then start the welcome and the sync.
     deps.live.publish(salon_id, "activation", {"status": "done", "message": "Интеграция с YCLIENTS активна.",
                                                "location": location or ""}, state=S.ACTIVE)
@@ -116,5 +118,6 @@ def fail(salon_id: int, deps, error: str) -> None:
         if updated:
             record(salon_id, "activation_failed", "worker", error=error[:500])
     if updated:
+        metrics.activation_finished(salon_id, "failed")
         deps.live.publish(salon_id, "activation", {"status": "failed", "message": support_message(salon_id)},
                           state=S.ACTIVATION_FAILED)

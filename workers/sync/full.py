@@ -21,6 +21,7 @@ from workers.sync.lease import Lease
 from workers.sync.mapping import ENTITIES, upsert
 from workers.sync.progress import Progress
 from workers.yclients.api import pages
+from workers import metrics
 
 logger = logging.getLogger("aiadmin.sync")
 
@@ -176,6 +177,7 @@ def finish(salon_id: int, run_id: int, deps) -> None:
         SyncRun.update(status=DONE, entity="", counts=counts, finished_at=utcnow(), updated_at=utcnow()).where(
             SyncRun.id == run_id).execute()
         record(salon_id, "sync_done", "worker", run_id=run_id, counts=counts)
+    metrics.sync_run_finished(run_id, "done")
     total = sum(counts.values())
     deps.live.publish(salon_id, "sync", {"status": "done", "entity": "all", "done": total, "total": total,
                                          "counts": counts})
@@ -193,5 +195,6 @@ def fail(salon_id: int, deps, error: str) -> None:
         SyncRun.update(status=FAILED, error=error[:2000], finished_at=utcnow(), updated_at=utcnow()).where(
             SyncRun.id == run.id).execute()
         record(salon_id, "sync_failed", "worker", run_id=run.id, error=error[:500])
+    metrics.sync_run_finished(run.id, "failed")
     deps.live.publish(salon_id, "sync", {"status": "failed", "entity": run.entity or "", "done": 0, "total": 0,
                                          "message": "Не удалось загрузить данные салона; мы повторим позже."})

@@ -134,3 +134,27 @@ def test_processes_sharing_the_multiprocess_directory_are_summed_and_dead_socket
     assert got[("aiadmin_redirects_total", (("outcome", "ok"),))] == 2
     # The two counting processes have exited: their open websockets no longer count.
     assert got.get(("aiadmin_websockets_open", ()), 0) == 0
+
+
+def test_activation_and_sync_helpers_measure_from_the_database(database):
+    import datetime
+
+    from models.db import utcnow
+    from models.salon import Salon
+    from models.sync_run import SyncRun
+
+    m = metrics.reset_for_tests()
+    Salon.create(salon_id=7, whatsapp_connected_at=utcnow() - datetime.timedelta(seconds=3))
+    metrics.activation_finished(7, "done")
+    metrics.activation_finished(404, "failed")  # unknown salon: counted, no latency
+    start = datetime.datetime(2026, 1, 1, 10, 0, 0)
+    run = SyncRun.create(salon_id=7, status="done", started_at=start, finished_at=start + datetime.timedelta(seconds=42),
+                         counts={"clients": 10, "records": 5})
+    metrics.sync_run_finished(run.id, "done")
+    got = samples(m.render()[0].decode())
+    assert got[("aiadmin_activations_total", (("outcome", "done"),))] == 1
+    assert got[("aiadmin_activations_total", (("outcome", "failed"),))] == 1
+    assert got[("aiadmin_activation_seconds_count", ())] == 1
+    assert 2.5 < got[("aiadmin_activation_seconds_sum", ())] < 10
+    assert got[("aiadmin_sync_seconds_sum", ())] == 42 and got[("aiadmin_sync_rows_total", ())] == 15
+    assert got[("aiadmin_syncs_total", (("outcome", "done"),))] == 1
