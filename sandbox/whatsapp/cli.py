@@ -12,10 +12,12 @@ COMMANDS = ("scan", "enter-code", "incoming", "remote-logout", "ban", "sessions"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m sandbox.whatsapp", description=__doc__)
-    parser.add_argument("--url", default=os.environ.get("WAHA_URL") or "http://127.0.0.1:5002",
-                        help="the running simulator (default: $WAHA_URL)")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--url", default=argparse.SUPPRESS, help="the running simulator (default: $WAHA_URL)")
+    parser = argparse.ArgumentParser(prog="python -m sandbox.whatsapp", description=__doc__, parents=[common])
     sub = parser.add_subparsers(dest="command", required=True)
+    add_parser = sub.add_parser
+    sub.add_parser = lambda *a, **k: add_parser(*a, parents=[common], **k)  # --url before or after the command
     p = sub.add_parser("scan", help="scan the QR code currently shown for SESSION")
     p.add_argument("session")
     p.add_argument("--phone", help="the phone's own number (default: derived from the session name)")
@@ -52,7 +54,7 @@ def _value(text: str):
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    base = args.url.rstrip("/")
+    base = (getattr(args, "url", None) or os.environ.get("WAHA_URL") or "http://127.0.0.1:5002").rstrip("/")
     api_key = os.environ.get("WAHA_API_KEY", "dev-waha-api-key")
     if args.command == "scan":
         call = ("POST", f"/_sim/{args.session}/scan", {"phone": args.phone, "payload": args.payload})
