@@ -261,6 +261,10 @@ def request_pairing_code(deps: LinkDeps, salon_id: int, phone: str) -> str | Non
         deps.redis.register_script(_RELEASE_SCRIPT)(keys=[pairing_lock_key(salon_id)], args=[token])
 
 
+def pairing_code_failed(deps: LinkDeps, salon_id: int) -> None:
+    _error(deps, salon_id, "pairing_failed")
+
+
 def restart_linking(deps: LinkDeps, salon_id: int) -> bool:
     """Start a fresh linking window (at most RESTARTS_PER_HOUR per salon, sliding). Returns whether it did."""
     if _wa_state(salon_id) is None:

@@ -35,12 +35,21 @@ def start_whatsapp_session(salon_id: int) -> None:
     start_session(_link_deps(), salon_id)
 
 
-@actor(queue_name=QUEUE, max_retries=2, time_limit=60_000, min_backoff=500, max_backoff=3_000)
+@actor(queue_name=QUEUE, max_retries=2, time_limit=60_000, min_backoff=500, max_backoff=3_000,
+       on_retry_exhausted="pairing_code_gave_up")
 def request_pairing_code(salon_id: int, phone: str) -> None:
     """Request a pairing code for `phone` while the session awaits a link; publishes `pairing_code` or `error`."""
     from bridge import linking
 
     linking.request_pairing_code(_link_deps(), salon_id, phone)
+
+
+@actor(queue_name=QUEUE, max_retries=0, time_limit=30_000)
+def pairing_code_gave_up(message_data: dict, retry_info: dict) -> None:
+    """The gateway never answered the code request: tell the page to fall back to the QR code."""
+    from bridge import linking
+
+    linking.pairing_code_failed(_link_deps(), int(message_data["args"][0]))
 
 
 @actor(queue_name=QUEUE, time_limit=60_000, throws=(PermanentGatewayError, LookupError))
