@@ -152,8 +152,6 @@
       show($("qr-waiting"), true);
       $("qr-countdown").textContent = "";
     }
-    var err = activeError(m);
-    show($("qr-new"), !!(err && err.code === "link_expired"));
   }
 
   function renderPairing(m, d) {
@@ -180,13 +178,20 @@
     $("sync-progress").value = s.status === "done" && !total ? 1 : Math.min(done, total || 1);
   }
 
+  // What the owner can do about each error code (codes from the bridge, the pipeline and this page).
+  var ACTIONS = {
+    link_expired: "restart", logged_out: "restart", session_stopped: "restart", not_awaiting_link: "restart",
+    pairing_failed: "use_qr", invalid_phone: "use_pairing", gateway_unavailable: "wait",
+    too_many_requests: "wait", request_in_progress: "wait", too_many_restarts: "use_pairing",
+    token_expired: "marketplace", unauthorized: "marketplace", forbidden_salon: "marketplace"
+  };
+  var FATAL = ["token_expired", "unauthorized", "forbidden_salon"];
+
   function errorAction(code) {
     code = String(code || "");
-    if (code === "token_expired" || code === "unauthorized") return "marketplace";
-    if (/link_expired|qr|session|logged_out|linking/.test(code)) return "restart";
-    if (/pairing|phone/.test(code)) return "use_qr";
-    if (/blocked|rate/.test(code)) return "use_pairing";
+    if (ACTIONS[code]) return ACTIONS[code];
     if (/activation|sync|welcome/.test(code)) return "support";
+    if (/pairing|phone/.test(code)) return "use_qr";
     return "reload";
   }
 
@@ -198,11 +203,10 @@
     var action = errorAction(err.code);
     var button = $("error-action");
     show($("error-link"), action === "marketplace" || action === "support");
-    show(button, action !== "marketplace");
+    show(button, ["restart", "use_qr", "use_pairing", "reload"].indexOf(action) >= 0);
     button.setAttribute("data-action", action);
     button.textContent = action === "restart" ? T.new_code : action === "use_qr" ? T.use_qr :
       action === "use_pairing" ? T.use_pairing : T.reload;
-    if (action === "support") show(button, false);
   }
 
   /* ---- actions ---------------------------------------------------------------------------- */
@@ -214,11 +218,11 @@
   }
 
   function restartLinking() {
-    $("qr-new").disabled = true;
+    $("error-action").disabled = true;
     post(boot.restart_path, {salon_id: current}).then(function (r) {
       if (r.httpStatus >= 400 && r.message) $("status").textContent = r.message;
     }).catch(function () {}).then(function () {
-      setTimeout(function () { $("qr-new").disabled = false; }, 5000);
+      setTimeout(function () { $("error-action").disabled = false; }, 5000);
     });
   }
 
@@ -291,7 +295,10 @@
     socket.onmessage = function (msg) {
       var env;
       try { env = JSON.parse(msg.data); } catch (e) { return; }
-      if (env.type === "error" && !env.seq) { fatal = env.data; render(); return; }
+      if (env.type === "error" && !env.seq) {  // refused by the server: the socket is about to close
+        if (FATAL.indexOf(env.data.code) >= 0) { fatal = env.data; render(); }
+        return;  // anything else (origin, too many sockets): fall back to polling on close
+      }
       if (env.type === "snapshot") applySnapshot(env); else applyEvent(env);
     };
     socket.onclose = function () { socket = null; fallBack(); };
@@ -336,7 +343,6 @@
       e.preventDefault();
     }
   });
-  $("qr-new").addEventListener("click", restartLinking);
   $("error-action").addEventListener("click", onErrorAction);
   $("pairing-form").addEventListener("submit", requestPairingCode);
   $("branch-picker").addEventListener("change", function (e) {
