@@ -21,7 +21,7 @@ from workers import metrics
 logger = logging.getLogger("aiadmin.onboarding")
 
 ACTIVATABLE = (S.WHATSAPP_CONNECTED, S.ACTIVATING, S.ACTIVATION_FAILED)
-LEASE_TTL = 90.0  # longer than one callback with its in-process retries; a crash frees it by then
+LEASE_TTL = 30.0  # refreshed while the holder lives; a crashed holder frees it within this
 
 
 class ActivationRejected(Exception):
@@ -47,6 +47,7 @@ def activate(salon_id: int, deps) -> str:
     if not lease.acquire():
         logger.info("activation of salon %s already in progress (%s)", salon_id, lease.holder())
         return "busy"
+    lease.start_heartbeat()  # a long wait for budget must not let the lease lapse under a live holder
     try:
         prepared = _prepare(salon_id, deps)
         if prepared is None:
