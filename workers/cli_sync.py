@@ -16,7 +16,7 @@ def register(sub) -> None:
     p.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait (default 3600)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_resync)
-    p = sub.add_parser("purge", help="delete a salon's data and WhatsApp session (asks to type the salon id)")
+    p = sub.add_parser("purge", help="delete a salon's synced data (asks to type the salon id)")
     p.add_argument("salon_id", type=positive_id)
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--json", action="store_true")
@@ -124,8 +124,9 @@ def cmd_purge(settings, args) -> int:
     database(settings)
     _salon(args.salon_id)
     if not args.yes:
-        prompt = (f"This deletes every synced row of salon {args.salon_id}, its WhatsApp session and its "
-                  f"credentials. Type the salon id to confirm: ")
+        prompt = (f"This deletes salon {args.salon_id}'s synced data (categories, services, staff, clients, "
+                  f"records), webhook deliveries, sync runs and outbound messages; the salon row and its "
+                  f"timeline stay. Type the salon id to confirm: ")
         try:
             answer = input(prompt)
         except EOFError:

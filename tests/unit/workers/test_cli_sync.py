@@ -122,3 +122,18 @@ def test_ping_without_a_worker_exits_1(database, settings, redis_client, capsys)
     code, _, err = run(capsys, settings, "ping", "--timeout", "0.2")
     assert code == 1 and "no worker answered" in err
     assert redis_client.llen("dramatiq:diagnostics") == 1
+
+
+def test_purge_deletes_the_salons_data_for_real(database, settings, capsys, monkeypatch):
+    from models import synced
+    from models.salon import Salon
+
+    onboarded_salon()
+    onboarded_salon(1001)
+    monkeypatch.setattr("builtins.input", lambda prompt: "962302")
+    code, out, err = run(capsys, settings, "purge", "962302", "--json")
+    assert code == 0, err
+    assert json.loads(out)["clients"] == 4 and json.loads(out)["records"] == 5
+    assert synced.Client.select().where(synced.Client.salon_id == 962302).count() == 0
+    assert synced.Client.select().where(synced.Client.salon_id == 1001).count() == 4  # another salon untouched
+    assert Salon.get_by_id(962302).installer_phone == ""
