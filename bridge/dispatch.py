@@ -23,10 +23,13 @@ def handle_event(deps: LinkDeps, deduper: Deduper, event: WebhookEvent) -> str:
     if not deduper.claim(event.event_id):
         return "duplicate"
     try:
-        return _route(deps, event)
+        outcome = _route(deps, event)
     except Exception:
         deduper.release(event.event_id)
         raise
+    logger.info("webhook %s %s (%s) for salon %s: %s", event.event, event.status or "-", event.event_id,
+                event.salon_id, outcome)
+    return outcome
 
 
 def _route(deps: LinkDeps, event: WebhookEvent) -> str:

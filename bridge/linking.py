@@ -151,7 +151,10 @@ def mark_connected(deps: LinkDeps, salon_id: int, me_phone: str = "") -> bool:
     """The transition into `connected`: store the phone, timeline, publish, enqueue the connected handler.
     Only a transition does all that; a repeated WORKING is a no-op. Returns whether it transitioned."""
     phone = me_phone or deps.waha.get_session(session_name(salon_id)).me_phone
-    phone = normalise_phone(phone) if phone else ""
+    try:
+        phone = normalise_phone(phone) if phone else ""
+    except InvalidPhone:
+        pass  # keep the gateway's digits: refusing the webhook would only make WAHA retry it forever
     db = Salon._meta.database
     with db.atomic():
         before = Salon.select(Salon.whatsapp_state, Salon.whatsapp_phone).where(Salon.salon_id == salon_id).first()
@@ -222,7 +225,11 @@ def request_pairing_code(deps: LinkDeps, salon_id: int, phone: str) -> str | Non
     state = _wa_state(salon_id)
     if state == S.WA_STARTING:
         # The session may already show a QR before its webhook arrived: ask the gateway.
-        if deps.waha.get_session(name).status == "SCAN_QR_CODE":
+        try:
+            status = deps.waha.get_session(name).status
+        except SessionNotFound:
+            status = ""
+        if status == "SCAN_QR_CODE":
             _set_wa_state(salon_id, S.WA_AWAITING_LINK)
             state = S.WA_AWAITING_LINK
     if state != S.WA_AWAITING_LINK:

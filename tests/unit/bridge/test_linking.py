@@ -145,3 +145,20 @@ def test_a_restart_that_fails_on_the_gateway_does_not_use_up_the_budget(deps, si
             linking.restart_linking(deps, 42)
     sim.core.faults.clear()
     assert linking.restart_linking(deps, 42) is True
+
+
+def test_a_code_requested_before_the_qr_webhook_arrived_asks_the_gateway(deps, sim, salon, live):
+    sim.core.create("salon_42", {})  # SCAN_QR_CODE at the gateway, while we still think "starting"
+    from models.salon import Salon
+
+    Salon.update(whatsapp_state=S.WA_STARTING).execute()
+    assert CODE_RE.match(linking.request_pairing_code(deps, 42, "79001234567"))
+    assert reload().whatsapp_state == S.WA_AWAITING_LINK
+
+
+def test_a_code_for_a_session_the_gateway_does_not_have_is_refused(deps, sim, salon, live):
+    from models.salon import Salon
+
+    Salon.update(whatsapp_state=S.WA_STARTING).execute()
+    assert linking.request_pairing_code(deps, 42, "79001234567") is None
+    assert data(live, "error")["code"] == "not_awaiting_link"
