@@ -15,30 +15,13 @@ from models.salon import Salon
 from models.synced import Client, Record
 from models.webhook_delivery import APPLIED, DUPLICATE, IGNORED, STALE, WebhookDelivery
 from workers.lifecycle.effects import Effect
+from workers.sync.mapping import client_row, parse_time, record_row
 
 MODELS = {"record": Record, "client": Client}
+# The same mapping as the full sync (workers/sync/mapping.py), so a row looks alike whichever wrote it.
+ROWS = {"record": record_row, "client": client_row}
 DELETE = "delete"
-MSK = datetime.timezone(datetime.timedelta(hours=3))  # YCLIENTS' local time when a stamp has no offset
-
-
-def parse_time(value: Any) -> datetime.datetime | None:
-    """A YCLIENTS timestamp (`2025-08-06T13:55:05+0300`, `2025-08-06 13:55:05`, or epoch seconds) as naive UTC."""
-    if value in (None, "", 0):
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.datetime.fromtimestamp(value, datetime.timezone.utc).replace(tzinfo=None)
-    if not isinstance(value, str):
-        return None
-    text = value.strip().replace(" ", "T", 1)
-    if len(text) > 5 and text[-5] in "+-" and text[-4:].isdigit() and ":" not in text[-5:]:
-        text = f"{text[:-2]}:{text[-2:]}"  # +0300 -> +03:00
-    try:
-        parsed = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=MSK)
-    return parsed.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+KEYS = ("salon_id", "yclients_id", "synced_at")
 
 
 def _int(value: Any) -> int | None:
@@ -50,34 +33,9 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def _nested_id(data: dict, key: str) -> int | None:
-    nested = data.get(key)
-    return _int(nested.get("id")) if isinstance(nested, dict) else None
-
-
-def record_fields(data: dict) -> dict[str, Any]:
-    return {
-        "staff_id": _int(data.get("staff_id")) or _nested_id(data, "staff"),
-        "client_id": _nested_id(data, "client"),
-        "datetime": parse_time(data.get("datetime")),
-        "seance_length": _int(data.get("seance_length")),
-        "attendance": _int(data.get("attendance")) or 0,
-        "comment": str(data.get("comment") or ""),
-        "deleted": bool(data.get("deleted")),
-    }
-
-
-def client_fields(data: dict) -> dict[str, Any]:
-    return {
-        "name": str(data.get("name") or "")[:255],
-        "phone": "".join(ch for ch in str(data.get("phone") or "") if ch.isdigit())[:32],
-        "email": str(data.get("email") or "")[:255],
-        "visits_count": _int(data.get("visits_count", data.get("visits"))) or 0,
-        "deleted": bool(data.get("deleted")),
-    }
-
-
-FIELDS = {"record": record_fields, "client": client_fields}
+def fields_of(resource: str, salon_id: int, yclients_id: int, data: dict) -> dict[str, Any]:
+    row = ROWS[resource](salon_id, {**data, "id": yclients_id}, None)
+    return {k: v for k, v in row.items() if k not in KEYS}
 
 
 def changed_at_of(delivery: WebhookDelivery) -> datetime.datetime:
@@ -109,10 +67,9 @@ def apply(delivery: WebhookDelivery) -> Effect:
     if is_delete:
         fields = {"deleted": True}
         if row is None:
-            fields.update(FIELDS[delivery.resource](data) if data else {}, deleted=True)
+            fields = {**fields_of(delivery.resource, delivery.salon_id, yclients_id, data), "deleted": True}
     else:
-        fields = FIELDS[delivery.resource](data)
-        fields["data"] = data
+        fields = fields_of(delivery.resource, delivery.salon_id, yclients_id, data)
     fields["changed_at"] = changed_at
 
     if row is not None and all(getattr(row, k) == v for k, v in fields.items()):

@@ -87,7 +87,7 @@ def test_without_a_change_stamp_the_receipt_time_orders_deliveries(salon, databa
 
 def test_client_webhooks_upsert_clients(salon, database):
     body = {"resource": "client", "status": "create", "company_id": SALON, "resource_id": 55,
-            "data": {"id": 55, "name": "Анна", "phone": "+7 900 123-45-67", "email": "a@example.com",
+            "data": {"id": 55, "name": "Анна", "phone": "79001234567", "email": "a@example.com",
                      "visits_count": 3}}
     assert apply(body, database) == "applied"
     row = Client.get(Client.yclients_id == 55)
@@ -109,12 +109,12 @@ def test_data_for_an_uninstalled_salon_is_ignored(salon, database):
 @pytest.mark.parametrize("text, expected", [
     ("2025-08-06T13:55:05+0300", datetime.datetime(2025, 8, 6, 10, 55, 5)),
     ("2025-08-06T13:55:05+03:00", datetime.datetime(2025, 8, 6, 10, 55, 5)),
-    ("2025-08-06 13:55:05", datetime.datetime(2025, 8, 6, 10, 55, 5)),  # no offset: Moscow time
     ("2025-08-06T10:55:05Z", datetime.datetime(2025, 8, 6, 10, 55, 5)),
     ("garbage", None),
     (None, None),
+    (12345, None),
 ])
-def test_yclients_timestamps_become_naive_utc(text, expected):
+def test_yclients_timestamps_become_naive_utc_as_in_the_full_sync(text, expected):
     assert parse_time(text) == expected
 
 
@@ -168,3 +168,19 @@ def test_purge_deletes_business_data_and_deliveries_but_keeps_the_salon_and_its_
 def test_purging_an_unknown_salon_raises(database):
     with pytest.raises(UnknownSalon):
         purge_salon(404)
+
+
+@pytest.mark.parametrize("resource, model", [("record", Record), ("client", Client)])
+def test_webhooks_shaped_like_the_sandboxs_are_applied(salon, database, resource, model):
+    from sandbox.yclients.data import SALONS, SalonData
+    from sandbox.yclients.webhooks import data_payload
+
+    data = SalonData(SALONS[SALON], datetime.date(2026, 11, 27))
+    created = data_payload(data, resource, "create")
+    assert apply(created, database) == "applied"
+    row = model.get(model.yclients_id == created["resource_id"])
+    assert row.deleted is False and row.data["id"] == created["resource_id"]
+    deleted = data_payload(data, resource, "delete", created["resource_id"])
+    deleted["data"]["last_change_date"] = "2099-01-01T00:00:00+03:00"
+    assert apply(deleted, database) == "applied"
+    assert model.get_by_id(row.id).deleted is True
