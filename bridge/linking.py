@@ -65,6 +65,10 @@ def qr_index_key(salon_id: int) -> str:
     return f"aiadmin:wa:qr:{int(salon_id)}"
 
 
+def qr_payload_key(salon_id: int) -> str:
+    return f"aiadmin:wa:qr_payload:{int(salon_id)}"
+
+
 def pairing_lock_key(salon_id: int) -> str:
     return f"aiadmin:wa:pair:lock:{int(salon_id)}"
 
@@ -104,7 +108,7 @@ def _wa_state(salon_id: int) -> str | None:
 
 
 def reset_linking_window(deps: LinkDeps, salon_id: int) -> None:
-    deps.redis.delete(qr_index_key(salon_id), pairing_last_key(salon_id))
+    deps.redis.delete(qr_index_key(salon_id), qr_payload_key(salon_id), pairing_last_key(salon_id))
 
 
 # -- gateway status -> our state ---------------------------------------------------------------------
@@ -138,12 +142,19 @@ def publish_qr(deps: LinkDeps, salon_id: int) -> bool:
         payload = deps.waha.get_qr_raw(session_name(salon_id))
     except SessionNotReady:
         return False
-    pipe = deps.redis.pipeline()
-    pipe.incr(key)
-    pipe.expire(key, QR_WINDOW_GAP)
-    index = int(pipe.execute()[0])
-    deps.live.publish(salon_id, events.QR, {"payload": payload, "svg": render_svg(payload),
-                                            "expires_in": FIRST_QR_TTL if index == 1 else NEXT_QR_TTL})
+    svg = render_svg(payload)
+    if _bytes(deps.redis.set(qr_payload_key(salon_id), payload, ex=QR_WINDOW_GAP, get=True)) == payload:
+        return True  # the same code announced twice: it is already on the page with its countdown
+    try:
+        pipe = deps.redis.pipeline()
+        pipe.incr(key)
+        pipe.expire(key, QR_WINDOW_GAP)
+        index = int(pipe.execute()[0])
+        deps.live.publish(salon_id, events.QR, {"payload": payload, "svg": svg,
+                                                "expires_in": FIRST_QR_TTL if index == 1 else NEXT_QR_TTL})
+    except Exception:
+        deps.redis.delete(qr_payload_key(salon_id))  # so the gateway's retry of this webhook publishes it
+        raise
     return True
 
 
@@ -168,7 +179,7 @@ def mark_connected(deps: LinkDeps, salon_id: int, me_phone: str = "") -> bool:
                    phone=_masked(phone))
     if not changed or reconnect:
         return False
-    deps.redis.delete(qr_index_key(salon_id), pairing_last_key(salon_id))
+    deps.redis.delete(qr_index_key(salon_id), qr_payload_key(salon_id), pairing_last_key(salon_id))
     deps.live.publish(salon_id, events.WHATSAPP_CONNECTED, {"phone": phone})
     deps.jobs.send("on_whatsapp_connected", int(salon_id))
     return True
@@ -179,7 +190,7 @@ def on_failed(deps: LinkDeps, salon_id: int, current: str, me_phone: str = "") -
         # The 160 s QR window ran out (or linking broke): offer a restart.
         if _set_wa_state(salon_id, S.WA_FAILED):
             record(salon_id, "whatsapp_link_expired", "bridge")
-            deps.redis.delete(qr_index_key(salon_id))
+            deps.redis.delete(qr_index_key(salon_id), qr_payload_key(salon_id))
             _error(deps, salon_id, "link_expired")
     elif not me_phone:
         mark_logged_out(deps, salon_id)
@@ -310,6 +321,10 @@ def _apply_polled_status(deps: LinkDeps, salon_id: int, status: str, me_phone: s
         mark_connected(deps, salon_id, me_phone)
     elif status == "SCAN_QR_CODE":
         _set_wa_state(salon_id, S.WA_AWAITING_LINK, unless=(S.WA_CONNECTED,))
+
+
+def _bytes(value) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _masked(phone: str) -> str:

@@ -131,3 +131,15 @@ def test_a_failure_while_applying_releases_the_event_so_the_retry_is_applied(rel
 def test_webhooks_for_unknown_sessions_are_acknowledged_and_ignored(relay, linking, live):
     envelope = dict(linking.core.events[-1], id="evt_x", session="default", metadata={})
     assert relay.post_event(envelope).get_json() == {"status": "ignored"}
+
+
+def test_the_same_qr_announced_twice_keeps_its_60_seconds(relay, linking, live):
+    index = deliver(linking, relay)
+    seq = published(live)["seq"]
+    again = dict(linking.core.events[-1], id="evt_same_qr_again")
+    assert relay.post_event(again).get_json() == {"status": "applied"}
+    assert published(live)["seq"] == seq  # nothing new to show
+    linking.core.clock.advance(60)
+    linking.core.tick()
+    deliver(linking, relay, index)
+    assert published(live)["data"]["qr"]["expires_in"] == 20  # the real second code
