@@ -48,8 +48,9 @@ def create_app(settings: Settings | None = None, *, context: WebContext | None =
         if not db.is_closed():
             db.close()
 
-    from web import errors, health
+    from web import errors, health, webhooks
 
     errors.register(app)
     app.register_blueprint(health.blueprint)
+    app.register_blueprint(webhooks.blueprint)
     return app
