@@ -19,10 +19,12 @@ logger = logging.getLogger("aiadmin.web")
 def create_app(settings: Settings | None = None, *, context: WebContext | None = None) -> Flask:
     from settings import load_or_exit
     from workers.logs import configure_logging
+    from workers.metrics import configure as configure_metrics
 
     settings = settings or load_or_exit()
     if context is None:
         configure_logging(settings, process="web")
+        configure_metrics("web")
         database = init_database(settings.database_url)
         client = redis_client(settings)
         broker = build_broker(settings)
@@ -52,5 +54,7 @@ def create_app(settings: Settings | None = None, *, context: WebContext | None =
 
     errors.register(app)
     app.register_blueprint(health.blueprint)
+    from web.metrics import blueprint as metrics_blueprint
+    app.register_blueprint(metrics_blueprint)  # GET /metrics
     app.register_blueprint(webhooks.blueprint)
     return app
