@@ -1,11 +1,15 @@
 """Webhook and lifecycle actors (issue: webhooks). Thin: ids in, a workers.lifecycle service does the work."""
 from __future__ import annotations
 
+from bridge.errors import PermanentGatewayError
 from workers.registry import actor
 from workers.runtime import runtime
 
 QUEUE = "webhooks"
 LIFECYCLE_QUEUE = "lifecycle"
+# A gateway refusal that retrying cannot fix (e.g. a wrong WAHA API key) goes straight to the
+# failures table for support; transient gateway errors raise and are retried.
+PERMANENT = (PermanentGatewayError,)
 
 
 def _deps():
@@ -19,7 +23,7 @@ def _jobs():
     return Jobs(runtime().broker)
 
 
-@actor(queue_name=QUEUE, time_limit=60_000)
+@actor(queue_name=QUEUE, time_limit=60_000, throws=PERMANENT)
 def process_webhook(delivery_id: int) -> None:
     """Apply one stored YCLIENTS webhook delivery (idempotent). Gateway errors raise, so Retries retries."""
     from workers.lifecycle.deliveries import process_delivery
@@ -27,7 +31,7 @@ def process_webhook(delivery_id: int) -> None:
     process_delivery(delivery_id, **_deps())
 
 
-@actor(queue_name=LIFECYCLE_QUEUE, time_limit=60_000)
+@actor(queue_name=LIFECYCLE_QUEUE, time_limit=60_000, throws=PERMANENT)
 def uninstall_salon(salon_id: int) -> None:
     """Support/partner-initiated uninstall: the same effect as YCLIENTS' `uninstall` webhook."""
     from workers.lifecycle.salon_state import uninstall
@@ -35,7 +39,7 @@ def uninstall_salon(salon_id: int) -> None:
     uninstall(salon_id=salon_id, source="support", **_deps())
 
 
-@actor(queue_name=LIFECYCLE_QUEUE, time_limit=60_000)
+@actor(queue_name=LIFECYCLE_QUEUE, time_limit=60_000, throws=PERMANENT)
 def freeze_salon(salon_id: int) -> None:
     """Support-initiated freeze: the same effect as YCLIENTS' `freeze` webhook."""
     from workers.lifecycle.salon_state import freeze
@@ -43,7 +47,7 @@ def freeze_salon(salon_id: int) -> None:
     freeze(salon_id=salon_id, source="support", **_deps())
 
 
-@actor(queue_name=LIFECYCLE_QUEUE, time_limit=60_000)
+@actor(queue_name=LIFECYCLE_QUEUE, time_limit=60_000, throws=PERMANENT)
 def expire_onboarding(salon_id: int) -> None:
     """Stop the linking session of an onboarding left waiting for WhatsApp too long (once per install)."""
     from workers.lifecycle.salon_state import expire_onboarding as expire

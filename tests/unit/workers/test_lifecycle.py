@@ -203,3 +203,25 @@ def test_an_abandoned_onboarding_is_expired_once_per_install(database, waha, liv
     Salon.update(registered_at=now + datetime.timedelta(seconds=1)).where(Salon.salon_id == SALON).execute()
     later = now + datetime.timedelta(hours=25)
     assert sorted(salon_state.abandoned_onboardings(later)) == [2, SALON]
+
+
+def test_the_actors_are_thin_wrappers_over_the_services(salon, database, waha, live, redis_client, settings):
+    from workers import registry, runtime
+    from workers.actors import lifecycle as actors
+
+    rt = runtime.Runtime(settings=settings, database=database, redis=redis_client, broker=None, live=live,
+                         services={"waha": waha})
+    runtime.install(rt)
+    try:
+        delivery = store(event("freeze", settings))
+        actors.process_webhook(delivery.id)
+        assert Salon.get_by_id(SALON).state == s.FROZEN and waha.calls == [("stop", SESSION)]
+        actors.uninstall_salon(SALON)
+        assert Salon.get_by_id(SALON).state == s.UNINSTALLED
+    finally:
+        runtime.install(None)
+    spec = registry.specs()["process_webhook"]
+    assert spec.queue_name == "webhooks" and spec.options["max_retries"] > 0  # transient gateway errors retry
+    from bridge.errors import PermanentGatewayError, RetryableGatewayError
+    assert PermanentGatewayError in spec.options["throws"]
+    assert not issubclass(RetryableGatewayError, spec.options["throws"])
