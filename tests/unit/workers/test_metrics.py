@@ -158,3 +158,19 @@ def test_activation_and_sync_helpers_measure_from_the_database(database):
     assert 2.5 < got[("aiadmin_activation_seconds_sum", ())] < 10
     assert got[("aiadmin_sync_seconds_sum", ())] == 42 and got[("aiadmin_sync_rows_total", ())] == 15
     assert got[("aiadmin_syncs_total", (("outcome", "done"),))] == 1
+
+
+def test_bridge_serves_metrics_too(database, settings, redis_client):
+    from bridge.relay import create_app
+    from models.db import init_database
+    from models.live import LiveStatus
+
+    context = {"settings": settings, "database": init_database(settings.database_url), "redis": redis_client,
+               "jobs": None, "live": LiveStatus(redis_client), "waha": object()}
+    client = create_app(settings, context=context).test_client()
+    assert client.get("/metrics").status_code == 401
+    metrics.reset_for_tests()
+    metrics.message_sent("sent")
+    response = client.get("/metrics", headers={"Authorization": "Bearer test-health-token"})
+    assert response.status_code == 200
+    assert samples(response.get_data(as_text=True))[("aiadmin_messages_sent_total", (("outcome", "sent"),))] == 1
