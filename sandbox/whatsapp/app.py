@@ -57,6 +57,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             return None
         if core.faults.get("down"):
             return jsonify(statusCode=503, message="gateway down (simulated)"), 503
+        if core.faults.get("delay"):
+            time.sleep(float(core.faults["delay"]))  # a hanging gateway: callers must time out
         if not hmac.compare_digest(request.headers.get("X-Api-Key", ""), api_key):
             return jsonify(statusCode=401, message="Unauthorized"), 401
         return None

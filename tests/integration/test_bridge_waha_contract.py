@@ -205,3 +205,15 @@ def test_the_linking_window_expires_after_160_seconds(client, gateway, salon_id)
         client.get_qr_raw(name)
     assert client.get_session(name).status == "FAILED"
     assert client.ensure_session(salon_id).status == "SCAN_QR_CODE"  # start again: a new window
+
+
+def test_every_call_is_bounded_by_the_client_timeout(client, gateway, salon_id):
+    name = client.ensure_session(salon_id).name
+    sim(gateway, "/_sim/faults", delay=2)
+    impatient = WahaClient(gateway, API_KEY, timeout=0.5)
+    for call in (lambda: impatient.get_session(name), lambda: impatient.get_qr_raw(name),
+                 lambda: impatient.request_code(name, "79001234567"), impatient.list_sessions):
+        with pytest.raises(RetryableGatewayError) as exc:  # nothing was changed: safe to retry
+            call()
+        assert not isinstance(exc.value, AmbiguousSend)
+    sim(gateway, "/_sim/faults", reset=True)
