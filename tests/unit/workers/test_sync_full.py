@@ -137,3 +137,21 @@ def test_upsert_updates_in_place_and_keeps_the_row(database, small):
     assert again.id == first.id and again.comment == "изменено"
     assert again.datetime == dt.datetime.fromisoformat(record["datetime"]).astimezone(dt.timezone.utc).replace(
         tzinfo=None)
+
+
+def test_an_incremental_sync_reads_records_changed_after_the_last_full_sync(settings, database, redis_client, small):
+    make_salon(state=S.ACTIVE)
+    seen = []
+
+    class Recording(DataApi):
+        def records_page(self, salon_id, page, start_date, end_date, changed_after=None):
+            seen.append(changed_after)
+            return super().records_page(salon_id, page, start_date, end_date, changed_after)
+
+    deps = deps_for(settings, database, redis_client, Recording(small))
+    sync_salon(962302, "full", deps)
+    seen.clear()
+    assert sync_salon(962302, "incremental", deps) == "done"
+    run = SyncRun.select().order_by(SyncRun.id.desc()).first()
+    assert run.kind == "incremental" and list(run.checkpoints) == ["records"]
+    assert seen and all(value and value.endswith("+00:00") for value in seen)
