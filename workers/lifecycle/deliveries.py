@@ -6,6 +6,7 @@ import logging
 
 from models.db import utcnow
 from models.webhook_delivery import DATA, IGNORED, LIFECYCLE, WebhookDelivery
+from workers import metrics
 from workers.lifecycle import data, salon_state
 from workers.lifecycle.effects import Effect, finish
 from workers.lifecycle.locking import salon_lock
@@ -41,6 +42,7 @@ def process_delivery(delivery_id: int, *, db, waha, live=None) -> Effect | None:
             finish(fresh, effect)
     else:
         effect = _finish_alone(db, delivery, Effect(IGNORED, f"unknown kind {delivery.kind!r}"))
+    metrics.webhook("lifecycle" if delivery.kind == LIFECYCLE else delivery.resource[:32], effect.outcome)
     logger.info("webhook delivery %s (%s %s%s) -> %s", delivery.id, delivery.kind, delivery.event,
                 delivery.resource, effect.outcome)
     return effect

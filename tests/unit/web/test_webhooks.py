@@ -197,3 +197,16 @@ def test_identical_bodies_hash_alike_whatever_the_key_order_and_token():
     b = {"application_id": 2, "event": "uninstall", "salon_id": 1, "partner_token": "y"}
     assert webhook_auth.body_hash(a) == webhook_auth.body_hash(b)
     assert webhook_auth.body_hash(a) != webhook_auth.body_hash({**a, "event": "freeze"})
+
+
+def test_deliveries_are_counted_by_kind_and_outcome(client, settings):
+    from workers import metrics
+
+    m = metrics.reset_for_tests()
+    client.post("/webhook/yclients", json=lifecycle(settings))
+    client.post("/webhook/yclients", json=lifecycle(settings, partner_token="forged"))
+    client.post(f"/webhook/yclients/{KEY}", json=record_body())
+    value = lambda kind, outcome: m.webhooks.labels(kind=kind, outcome=outcome)._value.get()  # noqa: E731
+    assert value("lifecycle", "accepted") == 1
+    assert value("lifecycle", "rejected") == 1
+    assert value("record", "accepted") == 1
