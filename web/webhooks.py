@@ -75,10 +75,8 @@ def yclients_webhook(key: str | None = None):
 
     c.database.connect(reuse_if_open=True)
     verdict = webhook_auth.verify(body, kind, salon_id, c.settings.yclients_partner_token, key)
-    label = "lifecycle" if kind == LIFECYCLE else str(body.get("resource") or "data")[:32]
     if not verdict.accepted:
         logger.warning("webhook refused: %s (kind=%s, salon=%s)", verdict.error, kind, salon_id)
-        metrics.webhook(label, "rejected")
         metrics.webhook(kind, "refused")
         return _answer(verdict.status, error=verdict.error, message=verdict.message)
 
@@ -86,7 +84,7 @@ def yclients_webhook(key: str | None = None):
         app_id = _int(body.get("application_id"))
         if app_id != c.settings.yclients_app_id:
             # Another application of the same partner: acknowledged so YCLIENTS does not retry, not ours.
-            metrics.webhook(label, "ignored")
+            metrics.webhook(kind, "ignored")
             return _answer(200, ignored="different_application")
 
     with c.database.atomic():
@@ -108,5 +106,4 @@ def yclients_webhook(key: str | None = None):
         logger.warning("could not enqueue delivery %s (%s); left for the sweep", delivery.id,
                        exc.__class__.__name__)
     metrics.webhook(kind, "accepted")
-    metrics.webhook(label, "accepted")
     return _answer(200, delivery_id=delivery.id)

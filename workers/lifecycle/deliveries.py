@@ -42,7 +42,7 @@ def process_delivery(delivery_id: int, *, db, waha, live=None) -> Effect | None:
             finish(fresh, effect)
     else:
         effect = _finish_alone(db, delivery, Effect(IGNORED, f"unknown kind {delivery.kind!r}"))
-    metrics.webhook("lifecycle" if delivery.kind == LIFECYCLE else delivery.resource[:32], effect.outcome)
+    metrics.webhook(delivery.kind, effect.outcome)  # applied, noop, duplicate, stale, superseded, ignored
     logger.info("webhook delivery %s (%s %s%s) -> %s", delivery.id, delivery.kind, delivery.event,
                 delivery.resource, effect.outcome)
     return effect

@@ -208,5 +208,5 @@ def test_deliveries_are_counted_by_kind_and_outcome(client, settings):
     client.post(f"/webhook/yclients/{KEY}", json=record_body())
     value = lambda kind, outcome: m.webhooks.labels(kind=kind, outcome=outcome)._value.get()  # noqa: E731
     assert value("lifecycle", "accepted") == 1
-    assert value("lifecycle", "rejected") == 1
-    assert value("record", "accepted") == 1
+    assert value("lifecycle", "refused") == 1
+    assert value("data", "accepted") == 1
