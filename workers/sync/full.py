@@ -171,7 +171,35 @@ def count_rows(salon_id: int) -> dict:
     return counts
 
 
+def mark_missing_deleted(run: SyncRun) -> dict:
+    """After a full run, rows this run did not see are gone in YCLIENTS: flag them deleted.
+
+    Clients: every client is read, so any row not touched since the run started is gone. Records: only
+    inside the window, shrunk by a day at each end because the window is in salon-local dates and
+    our times are UTC (a record just outside it was never asked for and must not be flagged).
+    """
+    from models.synced import Client, Record
+
+    if run.kind != "full":
+        return {}
+    window = run.checkpoints.get("records", {})
+    start = dt.datetime.fromisoformat(window["start_date"]) + dt.timedelta(days=1)
+    end = dt.datetime.fromisoformat(window["end_date"])
+    clients = (Client.update(deleted=True)
+               .where((Client.salon_id == run.salon_id) & (Client.synced_at < run.started_at) &
+                      (Client.deleted == False)).execute())  # noqa: E712
+    records = (Record.update(deleted=True)
+               .where((Record.salon_id == run.salon_id) & (Record.synced_at < run.started_at) &
+                      (Record.deleted == False) & (Record.datetime >= start) & (Record.datetime < end))  # noqa: E712
+               .execute())
+    return {"clients": clients, "records": records}
+
+
 def finish(salon_id: int, run_id: int, deps) -> None:
+    with deps.database.atomic():
+        gone = mark_missing_deleted(SyncRun.get_by_id(run_id))
+    if any(gone.values()):
+        logger.info("salon %s: flagged deleted after full sync: %s", salon_id, gone)
     counts = count_rows(salon_id)
     with deps.database.atomic():
         SyncRun.update(status=DONE, entity="", counts=counts, finished_at=utcnow(), updated_at=utcnow()).where(

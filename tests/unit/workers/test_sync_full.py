@@ -155,3 +155,21 @@ def test_an_incremental_sync_reads_records_changed_after_the_last_full_sync(sett
     run = SyncRun.select().order_by(SyncRun.id.desc()).first()
     assert run.kind == "incremental" and list(run.checkpoints) == ["records"]
     assert seen and all(value and value.endswith("+00:00") for value in seen)
+
+
+def test_a_full_sync_flags_rows_yclients_no_longer_has_as_deleted(settings, database, redis_client, small):
+    make_salon(state=S.ACTIVE)
+    old = dt.datetime(2020, 1, 1)
+    start, end = records_window(settings)
+    inside = dt.datetime.fromisoformat(start) + dt.timedelta(days=10)
+    outside = dt.datetime.fromisoformat(end) + dt.timedelta(days=5)
+    Client.create(salon_id=962302, yclients_id=1, synced_at=old)
+    Record.create(salon_id=962302, yclients_id=1, datetime=inside, synced_at=old)
+    Record.create(salon_id=962302, yclients_id=2, datetime=outside, synced_at=old)
+    Record.create(salon_id=1, yclients_id=3, datetime=inside, synced_at=old)  # another salon
+    sync_salon(962302, "full", deps_for(settings, database, redis_client, DataApi(small)))
+    assert Client.get(Client.yclients_id == 1).deleted is True
+    assert Record.get(Record.yclients_id == 1).deleted is True
+    assert Record.get(Record.yclients_id == 2).deleted is False  # outside the window: never asked for
+    assert Record.get(Record.yclients_id == 3).deleted is False
+    assert SyncRun.get().counts["records"] == 4001  # the 4000 synced plus the one outside the window
