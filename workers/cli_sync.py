@@ -37,6 +37,14 @@ def _salon(salon_id: int):
         raise CliError(str(exc)) from None
 
 
+def _syncable_states() -> tuple[str, ...]:
+    try:
+        from workers.sync.full import SYNCABLE_STATES
+    except ImportError:
+        return ("active",)
+    return tuple(SYNCABLE_STATES)
+
+
 def progress_line(data: dict, width: int = 30) -> str:
     done, total = int(data.get("done") or 0), int(data.get("total") or 0)
     fraction = min(1.0, done / total) if total else (1.0 if data.get("status") == "done" else 0.0)
@@ -78,7 +86,9 @@ def cmd_resync(settings, args) -> int:
     from workers.jobs import Jobs
 
     database(settings)
-    _salon(args.salon_id)
+    salon = _salon(args.salon_id)
+    if salon.state not in _syncable_states():  # the worker would skip it and --wait would wait in vain
+        raise CliError(f"salon {args.salon_id} is {salon.state}: only an active salon is synced")
     jobs = Jobs(broker(settings))
     if not args.wait:
         message = jobs.send("sync_salon", args.salon_id, "full")

@@ -137,3 +137,11 @@ def test_purge_deletes_the_salons_data_for_real(database, settings, capsys, monk
     assert synced.Client.select().where(synced.Client.salon_id == 962302).count() == 0
     assert synced.Client.select().where(synced.Client.salon_id == 1001).count() == 4  # another salon untouched
     assert Salon.get_by_id(962302).installer_phone == ""
+
+
+def test_resync_of_a_salon_that_is_not_active_is_refused(database, settings, redis_client, capsys):
+    from models.salon import Salon
+
+    Salon.create(salon_id=55, state="uninstalled")
+    code, _, err = run(capsys, settings, "resync", "55", "--wait")
+    assert code == 1 and "only an active salon" in err and not redis_client.llen("dramatiq:sync")
