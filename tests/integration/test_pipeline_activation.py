@@ -95,3 +95,23 @@ def test_500_then_html_then_301_retries_into_success_with_the_same_key(services,
     assert len(callbacks) == 3
     assert len({c["api_key"] for c in callbacks}) == 1  # never rotated mid-retries
     assert Failure.select().count() == 0
+
+
+def test_retries_exhausted_on_5xx_end_in_activation_failed_and_a_failure_record(services, settings, database,
+                                                                                 redis_client):
+    stack = Stack(services, settings)
+    Salon.create(salon_id=SALON, state=S.WHATSAPP_CONNECTED, whatsapp_phone="79001234567",
+                 whatsapp_state=S.WA_CONNECTED)
+    stack.faults(activation_status=503)
+    stack.worker()
+    # Fewer retries than the actor's default, to keep the test short; the path is the same.
+    stack.jobs.broker.get_actor("activate_integration").send_with_options(
+        args=(SALON,), max_retries=1, min_backoff=100, max_backoff=200)
+    failure = wait_for(lambda: Failure.get_or_none(Failure.actor_name == "activate_integration"), timeout=60,
+                       message=f"failure record\n{stack.logs()}")
+    assert not failure.permanent and failure.attempts == 2 and failure.args == [SALON]
+    wait_for(lambda: salon_state(database) == S.ACTIVATION_FAILED, timeout=20, message="activation_exhausted")
+    from models.live import LiveStatus
+
+    assert LiveStatus(redis_client).snapshot(SALON)["data"]["activation"]["status"] == "failed"
+    assert len(stack.installs()["callbacks"]) == 6  # 2 deliveries x 3 in-process attempts
