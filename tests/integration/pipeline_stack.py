@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import requests
 
-from models.db import init_database
-from tests.support import BIN, free_port, settings_env
+from tests.support import BIN, free_port
 from workers.broker import build_broker
 from workers.jobs import Jobs
 from settings import RateLimit
@@ -48,12 +47,3 @@ class Stack:
         return requests.get(f"{self.sandbox_url}/_sandbox/salons/{salon_id}/digest",
                             params={"start_date": start, "end_date": end}, timeout=30).json()
 
-
-def fresh(database):
-    """Re-read rows in the test process (the workers write through their own connections)."""
-    database.close()
-    database.connect()
-
-
-def env_of(settings):
-    return settings_env(settings)

@@ -1,9 +1,6 @@
 """The endpoint layer: request shapes from the reference, and pagination until total_count."""
 from tests.unit.workers.test_yclients_client import FakeResponse, make, ok
 from workers.yclients.api import Page, YclientsApi, pages
-from workers.yclients.errors import PermanentError
-
-import pytest
 
 
 def test_activation_callback_body_and_no_redirect_following():
