@@ -31,7 +31,7 @@ def start_stack(services, settings):
     web = services("web", [str(BIN / "gunicorn"), "--worker-class", "gthread", "--workers", "2", "--threads", "16",
                            "--bind", f"127.0.0.1:{port}", "web:create_app()"], settings)
     worker = services("worker", [str(BIN / "dramatiq"), "workers.main", "--skip-logging", "--processes", "1",
-                                 "--threads", "8", "--queues", "webhooks"], settings,
+                                 "--threads", "4", "--queues", "webhooks"], settings,
                       env={"dramatiq_worker_timeout": "100"})
     base = f"http://127.0.0.1:{port}"
     web.wait_http(f"{base}/healthz")
