@@ -9,10 +9,16 @@ from models import salon as S
 from models.failure import Failure
 from models.salon import Salon
 from models.sync_run import SyncRun
-from tests.integration.pipeline_stack import Stack, fresh
+from tests.integration.pipeline_stack import Stack
 from tests.support import BIN, ROOT, settings_env, wait_for
 
 pytestmark = pytest.mark.integration
+
+
+def fresh(database):
+    """Re-open the test's connection so it sees what the worker processes committed."""
+    database.close()
+    database.connect()
 
 SALON = 962302
 

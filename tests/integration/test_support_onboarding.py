@@ -17,11 +17,17 @@ from models.db import utcnow
 from models.salon import Salon
 from models.sync_run import SyncRun
 from sandbox.yclients.signing import demo_user, signed_user_data
-from tests.integration.pipeline_stack import Stack, fresh
+from tests.integration.pipeline_stack import Stack
 from tests.support import BIN, ROOT, free_port, settings_env, wait_for
 from workers.support.status import entity_counts
 
 pytestmark = pytest.mark.integration
+
+
+def fresh(database):
+    """Re-open the test's connection so it sees what the worker processes committed."""
+    database.close()
+    database.connect()
 
 SALON = 962302
 PHONE = "79001234567"
