@@ -77,7 +77,7 @@ def web(services, settings, database):
     port = free_port()
     app_settings = settings.replace(public_base_url=f"http://127.0.0.1:{port}")
     proc = services("web", [str(BIN / "gunicorn"), "--worker-class", "gthread", "--workers", "1", "--threads", "32",
-                            "--bind", f"127.0.0.1:{port}", "web:create_app()"], app_settings)
+                            "--graceful-timeout", "3", "--bind", f"127.0.0.1:{port}", "web:create_app()"], app_settings)
     proc.wait_http(f"http://127.0.0.1:{port}/healthz")
     return f"http://127.0.0.1:{port}", app_settings
 

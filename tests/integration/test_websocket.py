@@ -24,7 +24,8 @@ def web(services, settings):
     def start(app_settings=None):
         port = free_port()
         proc = services(f"web-{port}", [str(BIN / "gunicorn"), "--worker-class", "gthread", "--workers", "1",
-                                        "--threads", "32", "--bind", f"127.0.0.1:{port}", "web:create_app()"],
+                                        "--threads", "32", "--graceful-timeout", "3", "--bind", f"127.0.0.1:{port}",
+                                        "web:create_app()"],
                         app_settings or settings)
         proc.wait_http(f"http://127.0.0.1:{port}/healthz")
         return f"127.0.0.1:{port}"

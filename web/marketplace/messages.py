@@ -49,6 +49,8 @@ API_ERRORS = {
     "too_many_connections": ("Слишком много подключений, попробуйте позже.",
                              "Too many connections, please try later."),
     "bad_request": ("Некорректный запрос.", "Bad request."),
+    "unavailable": ("Сервис временно недоступен. Статус обновляется раз в несколько секунд.",
+                    "The service is temporarily unavailable. The status refreshes every few seconds."),
 }
 
 

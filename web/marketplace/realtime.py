@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import socket
 import threading
 import time
 from collections import Counter
@@ -28,6 +29,7 @@ PING_INTERVAL = 25
 MAX_MESSAGE_SIZE = 4096
 QUEUE_WAIT = 1.0  # the handler re-checks ws.connected at least this often
 AUTH_WAIT = 10.0  # how long a cookie-less client has to send its token
+CLOSE_GRACE = 1.0  # how long we wait for the client's answer to our close frame
 MAX_SOCKETS_PER_IP = 10  # concurrent sockets per address in this process
 CONNECTS_PER_MINUTE = 30  # new sockets per address per minute, across processes
 
@@ -43,7 +45,29 @@ def _send_error(ws, code: str, salon_id: int | None = None) -> None:
     ru, en = messages.API_ERRORS[code]
     text = en if messages.language() == "en" else ru
     ws.send(events.dumps(events.envelope(events.ERROR, 0, salon_id or 0, {"code": code, "message": text})))
-    ws.close(reason=1008, message=code)
+    _close(ws, code)
+
+
+def _close(ws, message: str) -> None:
+    """Close from our side without leaving simple-websocket's reader thread behind.
+
+    That thread only re-checks `connected` when it wakes (up to `ping_interval` later); a client that
+    never answers the close frame would keep it, and a gunicorn worker's shutdown, waiting that long.
+    """
+    from simple_websocket import ConnectionClosed
+
+    try:
+        ws.close(reason=1008, message=message)
+    except ConnectionClosed:
+        return
+    thread = getattr(ws, "thread", None)
+    if thread is not None:
+        thread.join(CLOSE_GRACE)  # the client's close reply normally ends it at once
+        if thread.is_alive():
+            try:
+                ws.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 def _first_message(ws) -> dict:
@@ -93,6 +117,18 @@ def status_socket(ws):
     metrics.websockets(+1)
     try:
         _serve(ws, c)
+    except Exception as exc:
+        # After the upgrade no HTTP error page can be sent; and flask-sock would leave the socket (and its
+        # reader thread) open on any exception but ConnectionClosed. Say so on the socket and close it.
+        from simple_websocket import ConnectionClosed
+
+        if isinstance(exc, ConnectionClosed):
+            raise
+        logger.exception("status socket failed")
+        try:
+            _send_error(ws, "unavailable")
+        except Exception:
+            _close(ws, "unavailable")
     finally:
         metrics.websockets(-1)
         with _open_lock:
