@@ -5,6 +5,7 @@ import logging
 import uuid
 
 from flask import Flask, g
+from flask_sock import Sock
 
 from models.db import init_database
 from models.live import LiveStatus
@@ -14,6 +15,7 @@ from workers.broker import build_broker, redis_client
 from workers.jobs import Jobs
 
 logger = logging.getLogger("aiadmin.web")
+sock = Sock()  # unbound; bound to each app in create_app (flask-sock's init_app pattern)
 
 
 def create_app(settings: Settings | None = None, *, context: WebContext | None = None) -> Flask:
@@ -28,8 +30,10 @@ def create_app(settings: Settings | None = None, *, context: WebContext | None =
         database = init_database(settings.database_url)
         client = redis_client(settings)
         broker = build_broker(settings)
+        from models.status_rebuild import rebuild_snapshot
+
         context = WebContext(settings=settings, database=database, redis=client, jobs=Jobs(broker),
-                             live=LiveStatus(client))
+                             live=LiveStatus(client, rebuild=rebuild_snapshot))
 
     app = Flask(__name__)
     app.config.update(
@@ -56,5 +60,9 @@ def create_app(settings: Settings | None = None, *, context: WebContext | None =
     app.register_blueprint(health.blueprint)
     from web.metrics import blueprint as metrics_blueprint
     app.register_blueprint(metrics_blueprint)  # GET /metrics
+    from web import marketplace
+
+    sock.init_app(app)
+    marketplace.init_app(app, sock)  # redirect, onboarding page, status socket + fan-out, security headers
     app.register_blueprint(webhooks.blueprint)
     return app
