@@ -48,18 +48,21 @@ class Stack:
                                      "--bind", f"127.0.0.1:{port}", "bridge.relay:create_app()"],
                           health=f"http://127.0.0.1:{port}/healthz")
 
-    def start_sandboxes(self) -> None:
+    def start_sandboxes(self, fleet: int = 0) -> None:
+        """Both sandboxes; `fleet` adds that many small generated salons to YCLIENTS (tests/bench/fleet_sandbox.py)."""
         self.start("whatsapp-sim", [str(BIN / "python"), "-m", "sandbox.whatsapp", "serve", "--port",
                                     str(self.ports["whatsapp"])], health=f"{self.url('whatsapp')}/healthz")
-        self.start("yclients-sandbox", [str(BIN / "python"), "-m", "sandbox.yclients", "serve", "--port",
-                                        str(self.ports["yclients"])], health=f"{self.url('yclients')}/healthz")
+        yclients = ["-m", "tests.bench.fleet_sandbox", "--fleet", str(fleet)] if fleet else ["-m", "sandbox.yclients",
+                                                                                           "serve"]
+        self.start("yclients-sandbox", [str(BIN / "python"), *yclients, "--port", str(self.ports["yclients"])],
+                   health=f"{self.url('yclients')}/healthz")
 
-    def start_worker(self, name="worker", processes=1, threads=8, queues=()) -> Service:
+    def start_worker(self, name="worker", processes=1, threads=8, queues=(), env: dict | None = None) -> Service:
         argv = [str(BIN / "dramatiq"), "workers.main", "--skip-logging", "--processes", str(processes),
                 "--threads", str(threads)]
         if queues:
             argv += ["--queues", *queues]
-        return self.start(name, argv, env={"dramatiq_worker_timeout": "100"})
+        return self.start(name, argv, env={"dramatiq_worker_timeout": "100", **(env or {})})
 
     def kill(self, name: str, sig=signal.SIGKILL) -> None:
         self.services[name].kill(sig)
