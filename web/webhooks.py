@@ -87,19 +87,19 @@ def yclients_webhook(key: str | None = None):
             metrics.webhook(kind, "ignored")
             return _answer(200, ignored="different_application")
 
-    with c.database.atomic():
-        delivery = WebhookDelivery.create(
-            salon_id=salon_id,
-            kind=kind,
-            event=str(body.get("event") or "")[:64] if kind == LIFECYCLE else "",
-            resource=str(body.get("resource") or "")[:64] if kind == DATA else "",
-            status=str(body.get("status") or "")[:32] if kind == DATA else "",
-            resource_id=_int(body.get("resource_id")) if kind == DATA else None,
-            auth=verdict.method,
-            body_hash=webhook_auth.body_hash(body),
-            body=webhook_auth.without_token(body),
-            received_at=utcnow(),
-        )
+    # One INSERT in autocommit mode: committed when it returns (no BEGIN/COMMIT round trips).
+    delivery = WebhookDelivery.create(
+        salon_id=salon_id,
+        kind=kind,
+        event=str(body.get("event") or "")[:64] if kind == LIFECYCLE else "",
+        resource=str(body.get("resource") or "")[:64] if kind == DATA else "",
+        status=str(body.get("status") or "")[:32] if kind == DATA else "",
+        resource_id=_int(body.get("resource_id")) if kind == DATA else None,
+        auth=verdict.method,
+        body_hash=webhook_auth.body_hash(body),
+        body=webhook_auth.without_token(body),
+        received_at=utcnow(),
+    )
     try:
         c.jobs.send("process_webhook", delivery.id)
     except Exception as exc:  # stored already: the clock's sweep re-enqueues it; the sender must not retry
