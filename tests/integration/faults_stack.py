@@ -16,7 +16,7 @@ from models.salon import Salon
 from models.sync_run import SyncRun
 from sandbox.yclients.signing import demo_user, signed_user_data
 from tests.bench.stack import stack
-from tests.support import wait_for
+from tests.support import BIN, wait_for
 from workers.broker import build_broker
 from workers.jobs import Jobs
 
@@ -36,8 +36,15 @@ class Faulty:
         self._jobs = None
 
     # -- processes ----------------------------------------------------------------------------------
-    def start(self, worker_threads: int = 4, **worker) -> None:
-        self.s.start_sandboxes()
+    def start(self, worker_threads: int = 4, sandbox_env: dict | None = None, **worker) -> None:
+        if sandbox_env:  # e.g. a stricter budget enforced by YCLIENTS than the one we keep to
+            self.s.start("whatsapp-sim", [str(BIN / "python"), "-m", "sandbox.whatsapp", "serve", "--port",
+                                          str(self.s.ports["whatsapp"])], health=f"{self.s.url('whatsapp')}/healthz")
+            self.s.start("yclients-sandbox", [str(BIN / "python"), "-m", "sandbox.yclients", "serve", "--port",
+                                              str(self.s.ports["yclients"])], env=sandbox_env,
+                         health=f"{self.s.url('yclients')}/healthz")
+        else:
+            self.s.start_sandboxes()
         self.s.start_bridge()
         self.s.start_web(threads=16)
         self.worker("worker", threads=worker_threads, **worker)
