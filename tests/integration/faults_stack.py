@@ -84,6 +84,9 @@ class Faulty:
     def sim_faults(self, **knobs) -> None:
         requests.post(f"{self.s.url('whatsapp')}/_sim/faults", json=knobs, timeout=10).raise_for_status()
 
+    def sim_faults_now(self) -> dict:
+        return requests.get(f"{self.s.url('whatsapp')}/_sim/faults", timeout=10).json()
+
     def sandbox_faults(self, **knobs) -> None:
         requests.post(f"{self.s.url('yclients')}/_sandbox/faults", json=knobs, timeout=10).raise_for_status()
 
