@@ -154,6 +154,14 @@ def queued(redis_client, queue: str) -> list[dict]:
     return [json.loads(m) for m in raw]
 
 
+def save_screenshot(driver) -> None:
+    """docs/onboarding-screenshot.png (shown in the README): written when missing or with UPDATE_SCREENSHOTS=1,
+    so an ordinary test run leaves the work tree clean."""
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1" or not SCREENSHOT.exists():
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(SCREENSHOT))
+
+
 def csp_violations(driver) -> list[str]:
     return [e["message"] for e in driver.get_log("browser") if "Content Security Policy" in e["message"]]
 
@@ -179,7 +187,7 @@ def test_the_owner_follows_the_redirect_and_watches_every_step_live(web, browser
     assert svg_matrix(shown_svg(driver)) == payload_matrix(PAYLOAD)
     until(driver, lambda: re.search(r"через (\d+) сек", text_of(driver, "qr-countdown")), "the QR countdown")
     assert int(re.search(r"через (\d+) сек", text_of(driver, "qr-countdown")).group(1)) <= 60
-    driver.save_screenshot(str(SCREENSHOT))
+    save_screenshot(driver)
 
     # A new QR replaces the old one.
     second = PAYLOAD.replace("Xo3s", "Zz9s")
@@ -282,3 +290,29 @@ def test_on_a_phone_sized_screen_the_pairing_tab_comes_first_and_nothing_overflo
     until(driver, lambda: driver.find_element("id", "tab-qr").get_attribute("aria-selected") == "true", "arrow keys")
     assert driver.find_element("css selector", 'label[for="phone"]').get_attribute("textContent")
     assert driver.find_element("id", "status").get_attribute("aria-live") == "polite"
+
+
+def test_each_branch_of_a_multi_branch_install_connects_on_its_own(web, browser_factory, live, redis_client):
+    base, app_settings = web
+    driver = browser_factory()
+    user = {**SAMPLE_USER, "salon_name": "Сеть «Север»"}
+    driver.get(f"{base}/auth/yclients/redirect?"
+               f"{signed_query(app_settings.yclients_partner_token, (501, 502), user, form='indexed')}")
+    until(driver, lambda: driver.find_element("tag name", "body").get_attribute("data-transport") == "websocket",
+          "the websocket")
+    assert sorted(m["args"][0] for m in queued(redis_client, "whatsapp")) == [501, 502]
+    picker = driver.find_element("id", "branch-picker")
+    assert picker.is_displayed()
+    live.publish(502, "whatsapp_connected", {"phone": "79005556677"}, state="whatsapp_connected")
+    # A QR for 501 whose countdown runs out: the page shows it refreshing and never asks for a restart itself.
+    live.publish(501, "qr", {"payload": PAYLOAD, "svg": render_svg(PAYLOAD), "expires_in": 1})
+    until(driver, lambda: text_of(driver, "qr-countdown") == "QR-код обновляется…", "the QR countdown to run out")
+    assert "current" in step_class(driver, "whatsapp")  # branch 501 is still linking
+    from selenium.webdriver.support.ui import Select
+
+    Select(picker).select_by_value("502")
+    until(driver, lambda: text_of(driver, "salon-id") == "502", "branch 502 selected")
+    until(driver, lambda: "done" in step_class(driver, "whatsapp"), "branch 502 connected")
+    Select(picker).select_by_value("501")
+    until(driver, lambda: "current" in step_class(driver, "whatsapp"), "branch 501 still linking")
+    assert {m["actor_name"] for m in queued(redis_client, "whatsapp")} == {"start_whatsapp_session"}
