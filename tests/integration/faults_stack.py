@@ -6,6 +6,8 @@ helpers drive an onboarding the way a salon owner does and read what the outside
 from __future__ import annotations
 
 import contextlib
+import socket
+import threading
 
 import redis as redis_lib
 import requests
@@ -16,7 +18,7 @@ from models.salon import Salon
 from models.sync_run import SyncRun
 from sandbox.yclients.signing import demo_user, signed_user_data
 from tests.bench.stack import stack
-from tests.support import BIN, wait_for
+from tests.support import BIN, free_port, wait_for
 from workers.broker import build_broker
 from workers.jobs import Jobs
 
@@ -135,9 +137,11 @@ class Faulty:
 
 
 @contextlib.contextmanager
-def faulty_stack(migrated_db_url: str, database, rate_limit: str = "5/s,200/min", **overrides):
-    """A full stack on the test's database (SQLite file or the PostgreSQL test database, emptied per test)."""
-    with stack(database_url=migrated_db_url, rate_limit=rate_limit, **overrides) as s:
+def faulty_stack(migrated_db_url: str, database, rate_limit: str = "5/s,200/min", process_db_url: str | None = None,
+                 **overrides):
+    """A full stack on the test's database (SQLite file or the PostgreSQL test database, emptied per test).
+    `process_db_url` is what the processes use when it differs (e.g. through a proxy the test can cut)."""
+    with stack(database_url=process_db_url or migrated_db_url, rate_limit=rate_limit, **overrides) as s:
         # stack() migrates through its own handle, which rebinds the models: bind them to ours again.
         f = Faulty(s, reopen(migrated_db_url))
         try:
@@ -151,3 +155,74 @@ def reopen(url: str):
     db = init_database(url)
     db.connect(reuse_if_open=True)
     return db
+
+
+class TcpProxy:
+    """A TCP relay the test can cut (every connection dropped, new ones refused) and restore on the same port."""
+
+    def __init__(self, host: str, port: int):
+        self.target = (host, port)
+        self.port = free_port()
+        self.listener = None
+        self.lock = threading.Lock()
+        self.sockets: list[socket.socket] = []
+
+    def start(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self.listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def _accept(self, listener) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # stopped
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self.lock:
+                self.sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source, sink) -> None:
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def stop(self) -> None:
+        """The database is gone: the port refuses connections and open ones are cut."""
+        if self.listener is not None:
+            try:
+                self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(); close() alone does not
+            except OSError:
+                pass
+            self.listener.close()
+            self.listener = None
+        with self.lock:
+            sockets, self.sockets = self.sockets, []
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
