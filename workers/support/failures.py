@@ -5,7 +5,7 @@ from typing import Any, Iterable
 
 from models.failure import OPEN, REQUEUED, RESOLVED, Failure
 from workers.support.errors import NotFound
-from workers.support.render import first_line, iso, table
+from workers.support.render import last_line, iso, table
 
 STATUSES = (OPEN, REQUEUED, RESOLVED)
 REQUEUED_FROM = "aiadmin_requeued_from"  # message option linking a re-queued message to its failure row
@@ -28,7 +28,7 @@ def failures(salon_id: int | None = None, statuses: Iterable[str] = (OPEN, REQUE
 def failure_dict(f: Failure) -> dict[str, Any]:
     return {
         "id": f.id, "actor": f.actor_name, "queue": f.queue_name, "salon_id": f.salon_id,
-        "args": f.args, "kwargs": f.kwargs, "error_type": f.error_type, "error": first_line(f.error, 500),
+        "args": f.args, "kwargs": f.kwargs, "error_type": f.error_type, "error": last_line(f.error, 500),
         "attempts": f.attempts, "permanent": f.permanent, "status": f.status, "requeue_count": f.requeue_count,
         "requeued_from": (f.options or {}).get(REQUEUED_FROM), "message_id": f.message_id,
         "created_at": iso(f.created_at), "updated_at": iso(f.updated_at),
@@ -40,5 +40,5 @@ def render_failures(rows: list[dict[str, Any]]) -> str:
         return "no failures"
     body = [[str(r["id"]), r["created_at"] or "", r["actor"], str(r["salon_id"] or "-"), str(r["attempts"]),
              r["status"] + (f" x{r['requeue_count']}" if r["requeue_count"] else ""),
-             first_line(f"{r['error']}", 70)] for r in rows]
+             last_line(f"{r['error']}", 70)] for r in rows]
     return table(body, ["ID", "TIME", "ACTOR", "SALON", "ATTEMPTS", "STATUS", "ERROR"])

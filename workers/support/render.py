@@ -25,9 +25,9 @@ def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str)
 
 
-def first_line(text: str, limit: int = 120) -> str:
-    line = (text or "").strip().splitlines()[-1:] or [""]
-    line = line[0]
+def last_line(text: str, limit: int = 120) -> str:
+    """The line that says what went wrong: the last one (a traceback ends with the exception)."""
+    line = ((text or "").strip().splitlines()[-1:] or [""])[0].strip()
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 

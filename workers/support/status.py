@@ -11,7 +11,7 @@ from models.salon import Salon
 from models.sync_run import SyncRun
 from workers.logs import mask_phone
 from workers.support.errors import NotFound
-from workers.support.render import first_line, iso, seconds_between
+from workers.support.render import last_line, iso, seconds_between
 
 # Entity count name -> model name in models.synced (issue: pipeline). Absent models count 0.
 COUNTED = (("service_categories", "ServiceCategory"), ("services", "Service"), ("staff", "Staff"),
@@ -54,7 +54,7 @@ def activation_of(salon: Salon) -> dict[str, Any]:
     else:
         status = "not_started"
     return {"status": status, "activated_at": iso(salon.activated_at), "attempts": salon.activation_attempts,
-            "error": first_line(salon.activation_error, 300) or None}
+            "error": last_line(salon.activation_error, 300) or None}
 
 
 def last_sync_of(salon_id: int) -> dict[str, Any] | None:
@@ -65,7 +65,7 @@ def last_sync_of(salon_id: int) -> dict[str, Any] | None:
     return {"id": run.id, "kind": run.kind, "status": run.status, "entity": run.entity or None,
             "started_at": iso(run.started_at), "finished_at": iso(run.finished_at),
             "duration_seconds": seconds_between(run.started_at, run.finished_at),
-            "counts": run.counts or {}, "requests": run.requests, "error": first_line(run.error, 300) or None}
+            "counts": run.counts or {}, "requests": run.requests, "error": last_line(run.error, 300) or None}
 
 
 def welcome_of(salon: Salon) -> tuple[bool, str | None]:

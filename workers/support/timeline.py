@@ -6,7 +6,7 @@ from typing import Any
 from models.failure import Failure
 from models.timeline import TimelineEvent
 from workers.logs import redact
-from workers.support.render import first_line, iso
+from workers.support.render import last_line, iso
 from workers.support.status import get_salon
 
 
@@ -25,7 +25,7 @@ def timeline(salon_id: int) -> list[dict[str, Any]]:
     # Failed jobs are not always timeline events; support needs them in the same story.
     entries += [
         {"at": f.created_at, "id": f.id, "source": "failure", "kind": "job_failed", "actor": "worker",
-         "data": {"failure_id": f.id, "job": f.actor_name, "error": first_line(f.error, 300),
+         "data": {"failure_id": f.id, "job": f.actor_name, "error": last_line(f.error, 300),
                   "attempts": f.attempts, "status": f.status}}
         for f in Failure.select().where(Failure.salon_id == salon.salon_id)
     ]
