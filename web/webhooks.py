@@ -30,13 +30,18 @@ def _answer(status: int, **body):
     return jsonify(ok=200 <= status < 300, **body), status
 
 
+# Ids are stored in BIGINT columns; anything beyond what a JavaScript number holds is not a YCLIENTS id
+# (and a huge one would fail the INSERT with a 500 instead of a 400).
+MAX_ID = 2 ** 53
+
+
 def _int(value) -> int | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
+    if isinstance(value, str) and len(value) <= 20 and value.strip().lstrip("-").isdigit():
+        value = int(value.strip())
+    if isinstance(value, int) and -MAX_ID <= value <= MAX_ID:
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
     return None
 
 
@@ -54,8 +59,12 @@ def yclients_webhook(key: str | None = None):
     c = ctx()
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         return _answer(413, error="payload_too_large", message=f"body exceeds {MAX_BODY_BYTES} bytes")
-    request.max_content_length = MAX_BODY_BYTES  # also bounds chunked bodies with no Content-Length
+    # Also bounds chunked bodies with no Content-Length. Werkzeug silently TRUNCATES those at the limit, so
+    # read one byte more than allowed and refuse if it came: a cut body must never be parsed and stored.
+    request.max_content_length = MAX_BODY_BYTES + 1
     raw = request.get_data(cache=False)
+    if len(raw) > MAX_BODY_BYTES:
+        return _answer(413, error="payload_too_large", message=f"body exceeds {MAX_BODY_BYTES} bytes")
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
