@@ -22,7 +22,8 @@ def verify_signature(secret: str, body: bytes, signature: str | None) -> bool:
     """`X-Webhook-Hmac` must be the hex HMAC-SHA512 of the raw body under our secret."""
     if not secret or not signature:
         return False
-    return hmac.compare_digest(sign(secret, body), signature.strip().lower())
+    # As bytes: compare_digest refuses non-ASCII str (a junk header would be a 500, not a 401).
+    return hmac.compare_digest(sign(secret, body).encode(), signature.strip().lower().encode())
 
 
 class Deduper:
