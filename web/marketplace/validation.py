@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 MAX_BRANCHES = 50
 MAX_SALON_ID = 2 ** 53  # what a JavaScript number holds exactly; YCLIENTS ids are far below
-_DIGITS = re.compile(r"\d{1,16}")
+_DIGITS = re.compile(r"[0-9]{1,16}")  # ASCII only: str.isdigit/\d also take "٣" and "１"
 _INDEXED = re.compile(r"salon_ids\[(\d{1,3})\]")
 _EMAIL = re.compile(r"[^@\s<>\"'(),;:\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+")
@@ -71,9 +71,9 @@ def phone(value) -> str | None:
     if value is None or isinstance(value, (bool, dict, list)):
         return None
     raw = str(value).strip()
-    if len(raw) > 32 or not re.fullmatch(r"[\d\s()+\-.]*", raw):
+    if len(raw) > 32 or not re.fullmatch(r"[0-9\s()+\-.]*", raw):  # ASCII digits: the gateway wants 7900…
         return None
-    digits = re.sub(r"\D", "", raw)
+    digits = re.sub(r"[^0-9]", "", raw)
     if len(digits) == 11 and digits.startswith("8"):
         digits = "7" + digits[1:]
     elif len(digits) == 10:
