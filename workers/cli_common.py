@@ -26,9 +26,12 @@ def database(settings: Settings):
 
 def broker(settings: Settings):
     """An enqueue-only broker (the worker's middleware runs in the worker, not here)."""
+    from workers import registry
     from workers.broker import build_broker
 
-    return build_broker(settings)
+    built = build_broker(settings)
+    registry.declare(built)  # so a re-queue can check the actor still exists
+    return built
 
 
 def redis(settings: Settings):

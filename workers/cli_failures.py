@@ -1,7 +1,9 @@
 """`aiadmin failed` and `aiadmin requeue`: list failed jobs and re-send their work."""
 from __future__ import annotations
 
-from workers.cli_common import EXIT_OK, EXIT_USAGE, CliError, broker, database, out, positive_id
+import sys
+
+from workers.cli_common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, broker, database, out, positive_id
 
 
 def register(sub) -> None:
@@ -55,13 +57,15 @@ def cmd_requeue(settings, args) -> int:
             rows = failures(None, [OPEN])
     except NotFound as exc:
         raise CliError(str(exc)) from None
-    done = requeue_all(broker(settings), rows)
+    done, refused = requeue_all(broker(settings), rows)
     if args.json:
         out(dumps([r.asdict() for r in done]))
-    elif not done:
+    elif not done and not refused:
         out("nothing to re-queue")
     else:
         for r in done:
             note = "" if r.dead_letter_found else " (dead letter already gone; rebuilt from the failure record)"
             out(f"re-queued failure {r.failure_id} ({r.actor}) as message {r.message_id}{note}")
-    return EXIT_OK
+    for reason in refused:
+        print(f"aiadmin: not re-queued: {reason}", file=sys.stderr)
+    return EXIT_FAILED if refused else EXIT_OK

@@ -70,8 +70,16 @@ class Requeued:
                 "dead_letter_found": self.dead_letter_found}
 
 
+class UnknownActor(LookupError):
+    """The failure names an actor this version does not have (renamed or removed since)."""
+
+
 def requeue(broker, failure: Failure, *, on_enqueued=None) -> Requeued:
     """Re-send one failure's work. `on_enqueued` is a test hook to simulate a crash after the enqueue."""
+    if broker.actors and failure.actor_name not in broker.actors:
+        # A worker would dead-letter it again at once; say so instead of pretending.
+        raise UnknownActor(f"failure {failure.id} is for actor {failure.actor_name!r}, which this version "
+                           f"does not have")
     original = dead_letter(broker, failure)
     message = broker.enqueue(fresh_copy(failure, original))  # 1. the work is safe on the queue
     if on_enqueued is not None:
@@ -90,11 +98,15 @@ def requeue(broker, failure: Failure, *, on_enqueued=None) -> Requeued:
     return Requeued(failure.id, failure.actor_name, message.message_id, original is not None)
 
 
-def requeue_all(broker, rows: Iterable[Failure], batch: int = 100) -> list[Requeued]:
-    """Re-queue many failures in bounded batches (each one enqueue-then-delete)."""
-    done = []
+def requeue_all(broker, rows: Iterable[Failure], batch: int = 100) -> tuple[list[Requeued], list[str]]:
+    """Re-queue many failures in bounded batches (each one enqueue-then-delete). Returns what was
+    re-queued and why the others were not (an actor that no longer exists); one bad row never stops the rest."""
+    done, refused = [], []
     rows = list(rows)
     for start in range(0, len(rows), batch):
         for failure in rows[start:start + batch]:
-            done.append(requeue(broker, failure))
-    return done
+            try:
+                done.append(requeue(broker, failure))
+            except UnknownActor as exc:
+                refused.append(str(exc))
+    return done, refused

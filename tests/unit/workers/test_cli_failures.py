@@ -127,3 +127,18 @@ def test_a_requeued_job_that_succeeds_marks_its_failure_resolved(database, setti
     assert Failure.get_by_id(f.id).status == "requeued"
     RequeueOutcome().after_process_message(None, message, result=None, exception=None)
     assert Failure.get_by_id(f.id).status == "resolved"
+
+
+def test_requeue_of_an_actor_that_no_longer_exists_is_refused(database, settings, redis_client, capsys):
+    f = failure(actor="renamed_long_ago", queue="sync")
+    code, _, err = run(capsys, settings, "requeue", str(f.id))
+    assert code == 1 and "renamed_long_ago" in err
+    assert redis_client.llen("dramatiq:sync") == 0 and Failure.get_by_id(f.id).status == "open"
+
+
+def test_requeue_all_sends_the_good_ones_and_reports_the_bad_one(database, settings, redis_client, capsys):
+    good = failure()
+    failure(actor="renamed_long_ago", queue="sync")
+    code, out, err = run(capsys, settings, "requeue", "--all")
+    assert code == 1 and "renamed_long_ago" in err and f"re-queued failure {good.id}" in out
+    assert len(queued(redis_client)) == 1
