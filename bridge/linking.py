@@ -32,7 +32,7 @@ PAIRING_LOCK_TTL = 20  # one request in flight per salon; the TTL frees it if a 
 RESTARTS_PER_HOUR = 5  # repeated linking attempts get numbers link-blocked (reference §2.8)
 
 MESSAGES = {
-    "link_expired": "Время на привязку истекло. Нажмите «Попробовать снова», чтобы получить новый QR-код.",
+    "link_expired": "Время на привязку истекло. Нажмите «Получить новый код», чтобы начать заново.",
     "logged_out": "WhatsApp отключён. Требуется повторное подключение.",
     "session_stopped": "Сессия WhatsApp остановлена. Требуется повторное подключение.",
     "gateway_unavailable": "Сервис WhatsApp временно недоступен. Мы повторим попытку автоматически.",

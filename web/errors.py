@@ -32,6 +32,7 @@ def error_page(status: int, title: str, message: str, *, back_url: str | None = 
 
 def wants_json() -> bool:
     if request.path.startswith(("/webhook/", "/marketplace/status", "/marketplace/pairing-code",
+                                "/marketplace/restart-linking",
                                 "/marketplace/health", "/healthz", "/metrics")):
         return True
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
