@@ -35,7 +35,8 @@ def token_matches(candidate: Any, expected: str) -> bool:
     """Constant-time comparison; anything that is not a non-empty string never matches."""
     if not isinstance(candidate, str) or not candidate or not expected:
         return False
-    return hmac.compare_digest(candidate.encode(), expected.encode())
+    # surrogatepass: a JSON-escaped lone surrogate in a forged token must be a refusal, not a 500
+    return hmac.compare_digest(candidate.encode("utf-8", "surrogatepass"), expected.encode())
 
 
 def salon_of_key(key: str | None) -> int | None:

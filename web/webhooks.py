@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 from flask import Blueprint, g, jsonify, request
 
@@ -35,14 +36,31 @@ def _answer(status: int, **body):
 MAX_ID = 2 ** 53
 
 
+_DIGITS = re.compile(r"-?[0-9]{1,19}")  # ASCII only: str.isdigit() accepts "²", which int() refuses
+
+
 def _int(value) -> int | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, str) and len(value) <= 20 and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
         value = int(value.strip())
     if isinstance(value, int) and -MAX_ID <= value <= MAX_ID:
         return value
     return None
+
+
+def _label(value, limit: int) -> str:
+    """A short text column: no NUL (PostgreSQL text refuses it), bounded."""
+    return str(value or "").replace("\x00", "")[:limit]
+
+
+def _storable(body: dict) -> bool:
+    """JSON escapes can smuggle lone surrogates (`"\\ud800"`) that no database driver can encode."""
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, ValueError):
+        return False
+    return True
 
 
 def _classify(body: dict) -> str | None:
@@ -71,6 +89,8 @@ def yclients_webhook(key: str | None = None):
         return _answer(400, error="malformed_json", message="the body is not valid JSON")
     if not isinstance(body, dict):
         return _answer(400, error="malformed_json", message="the body must be a JSON object")
+    if not _storable(body):
+        return _answer(400, error="malformed_json", message="the body holds invalid unicode")
 
     kind = _classify(body)
     if kind is None:
@@ -100,9 +120,9 @@ def yclients_webhook(key: str | None = None):
     delivery = WebhookDelivery.create(
         salon_id=salon_id,
         kind=kind,
-        event=str(body.get("event") or "")[:64] if kind == LIFECYCLE else "",
-        resource=str(body.get("resource") or "")[:64] if kind == DATA else "",
-        status=str(body.get("status") or "")[:32] if kind == DATA else "",
+        event=_label(body.get("event"), 64) if kind == LIFECYCLE else "",
+        resource=_label(body.get("resource"), 64) if kind == DATA else "",
+        status=_label(body.get("status"), 32) if kind == DATA else "",
         resource_id=_int(body.get("resource_id")) if kind == DATA else None,
         auth=verdict.method,
         body_hash=webhook_auth.body_hash(body),

@@ -24,18 +24,32 @@ DELETE = "delete"
 KEYS = ("salon_id", "yclients_id", "synced_at")
 
 
+BIGINT = 2 ** 63 - 1
+
+
 def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
+    if isinstance(value, bool) or isinstance(value, float):
         return None
     try:
-        return int(value)
+        number = int(str(value).strip()) if isinstance(value, str) and len(value) <= 20 else int(value)
     except (TypeError, ValueError):
         return None
+    return number if -BIGINT <= number <= BIGINT else None
+
+
+def _storable(value: Any) -> Any:
+    """What a column can hold on SQLite and PostgreSQL: no out-of-range integer, no NUL in text.
+    A junk field becomes empty instead of failing the delivery forever."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if -BIGINT <= value <= BIGINT else None
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    return value
 
 
 def fields_of(resource: str, salon_id: int, yclients_id: int, data: dict) -> dict[str, Any]:
     row = ROWS[resource](salon_id, {**data, "id": yclients_id}, None)
-    return {k: v for k, v in row.items() if k not in KEYS}
+    return {k: _storable(v) for k, v in row.items() if k not in KEYS}
 
 
 def changed_at_of(delivery: WebhookDelivery) -> datetime.datetime:

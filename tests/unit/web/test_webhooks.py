@@ -210,3 +210,26 @@ def test_deliveries_are_counted_by_kind_and_outcome(client, settings):
     assert value("lifecycle", "accepted") == 1
     assert value("lifecycle", "refused") == 1
     assert value("data", "accepted") == 1
+
+
+@pytest.mark.parametrize("raw, status, error", [
+    ('{"event": "uninstall", "salon_id": "\u00b2"}', 400, "invalid_payload"),  # isdigit() but not int()
+    ('{"event": "uninstall", "salon_id": 962302, "note": "\\ud800"}', 400, "malformed_json"),  # lone surrogate
+    ('{"event": "uninstall", "salon_id": 962302, "partner_token": "\\ud800"}', 400, "malformed_json"),
+    ('{"event": "uninstall", "salon_id": 99999999999999999999999}', 400, "invalid_payload"),  # beyond BIGINT
+])
+def test_unicode_and_number_tricks_are_a_400_not_a_500(client, raw, status, error):
+    response = client.post("/webhook/yclients", data=raw.encode(), content_type="application/json")
+    assert (response.status_code, response.get_json()["error"]) == (status, error)
+    assert WebhookDelivery.select().count() == 0
+
+
+def test_a_nul_in_a_label_is_dropped_so_any_database_stores_it(client, settings):
+    body = lifecycle(settings, event="unin\u0000stall")
+    response = client.post("/webhook/yclients", json=body)
+    assert response.status_code == 200
+    assert WebhookDelivery.get_by_id(response.get_json()["delivery_id"]).event == "uninstall"
+
+
+def test_a_token_with_a_surrogate_escape_is_refused_not_a_crash():
+    assert webhook_auth.token_matches("\ud800", "secret") is False

@@ -184,3 +184,18 @@ def test_webhooks_shaped_like_the_sandboxs_are_applied(salon, database, resource
     deleted["data"]["last_change_date"] = "2099-01-01T00:00:00+03:00"
     assert apply(deleted, database) == "applied"
     assert model.get_by_id(row.id).deleted is True
+
+
+def test_junk_fields_are_stored_empty_instead_of_failing_the_delivery_forever(salon, database):
+    body = record_event(staff_id=2 ** 80, comment="a\u0000b")
+    body["data"]["client"] = {"id": "9" * 30}
+    assert apply(body, database) == "applied"
+    row = the_record()
+    assert (row.staff_id, row.client_id, row.comment) == (None, None, "ab")
+
+
+def test_a_record_without_a_usable_id_is_ignored(salon, database):
+    body = record_event()
+    body.pop("resource_id")
+    body["data"]["id"] = "9" * 40
+    assert apply(body, database) == "ignored"
