@@ -49,6 +49,7 @@ class Entry:
 
 SCHEDULE = (
     Entry("webhook-sweep", "sweep_webhook_deliveries", every=MINUTE),
+    Entry("onboarding-reconcile", "reconcile_onboardings", every=MINUTE, offset=15),
     Entry("whatsapp-reconcile", "reconcile_whatsapp_sessions", every=5 * MINUTE, offset=30),
     Entry("incremental-sync", "schedule_incremental_syncs", every=15 * MINUTE, offset=2 * MINUTE),
     Entry("onboarding-expiry", "expire_abandoned_onboardings", every=HOUR, offset=10 * MINUTE),

@@ -55,3 +55,15 @@ def on_welcome_finished(outbound_id: int) -> None:
     from workers.onboarding.welcome import on_welcome_finished as finished
 
     finished(outbound_id, _deps())
+
+
+@actor(queue_name=QUEUE, max_retries=0, time_limit=60_000)
+def reconcile_onboardings(older_than_s: int = 180) -> None:
+    """Periodic: re-enqueue onboarding steps whose message was lost (e.g. Redis restarted); all idempotent."""
+    import datetime as dt
+
+    from workers.jobs import Jobs
+    from workers.onboarding.reconcile import reconcile
+    from workers.runtime import runtime
+
+    reconcile(Jobs(runtime().broker), older_than=dt.timedelta(seconds=older_than_s))

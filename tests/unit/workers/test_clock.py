@@ -21,7 +21,7 @@ def sent_between(clock, start, end, step=1):
 def test_the_schedule_names_only_declared_actors():
     assert {e.actor for e in SCHEDULE} == {
         "sweep_webhook_deliveries", "schedule_incremental_syncs", "schedule_full_syncs",
-        "reconcile_whatsapp_sessions", "expire_abandoned_onboardings"}
+        "reconcile_whatsapp_sessions", "expire_abandoned_onboardings", "reconcile_onboardings"}
     assert {e.actor for e in SCHEDULE} <= set(registry.specs())
 
 
@@ -32,7 +32,7 @@ def test_one_day_of_ticks_enqueues_each_job_at_its_rate(redis_client):
     jobs.sent.clear()
     actors = sent_between(clock, MIDNIGHT, MIDNIGHT + 86400, step=5)
     counts = {a: actors.count(a) for a in set(actors)}
-    assert counts == {"sweep_webhook_deliveries": 1440, "reconcile_whatsapp_sessions": 288,
+    assert counts == {"sweep_webhook_deliveries": 1440, "reconcile_onboardings": 1440, "reconcile_whatsapp_sessions": 288,
                       "schedule_incremental_syncs": 96, "expire_abandoned_onboardings": 24,
                       "schedule_full_syncs": 1}
     assert [a for a, _, _ in jobs.sent] == actors
