@@ -25,6 +25,8 @@ PLACEHOLDER_TOKENS = ("", "test_token_waiting_for_real")
 # its session for these salons, is simply sent back to its page.
 SIGNATURE_TTL = 3600
 _SIGNATURE_PREFIX = "aiadmin:redirect:sign:"
+# An owner presses «Подключить» a few times at most; a salon chain behind one NAT a few dozen.
+REDIRECT_LIMITS = (("redirect:ip:{ip}", 30, 600),)
 
 
 @blueprint.before_request
@@ -45,6 +47,15 @@ def yclients_redirect():
     if partner_token in PLACEHOLDER_TOKENS:
         logger.error("registration redirect refused: YCLIENTS_PARTNER_TOKEN is not configured")
         return refuse("not_configured")
+
+    from web.marketplace.onboarding import limiter
+
+    # Per address, before any work: a flood (forged or replayed links) costs one Redis call per request.
+    wait = limiter().allow(*[(key.format(ip=session.client_ip()), limit, window)
+                             for key, limit, window in REDIRECT_LIMITS])
+    if wait:
+        response = refuse("rate_limited")
+        return response[0], response[1], {**response[2], "Retry-After": str(max(1, round(wait)))}
 
     raw_user_data = request.args.get("user_data", "")
     signature = request.args.get("user_data_sign", "")
