@@ -29,7 +29,20 @@ def current_or_none() -> tokens.Claims | None:
 
 
 def client_ip() -> str:
-    """The address seen by the nearest proxy (the last X-Forwarded-For hop), else the peer address."""
+    """The client's address for per-IP limits: the peer, or the last X-Forwarded-For hop when the peer is our
+    own reverse proxy (loopback or a private network, as nginx in docs/operations.md). A client reaching us
+    directly can write any X-Forwarded-For, so it is ignored then (else a flood rotates it past every limit)."""
+    peer = request.remote_addr or "unknown"
     forwarded = request.headers.get("X-Forwarded-For", "")
     hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-    return (hops[-1] if hops else request.remote_addr or "unknown")[:64]
+    return (hops[-1] if hops and _is_proxy(peer) else peer)[:64]
+
+
+def _is_proxy(address: str) -> bool:
+    import ipaddress
+
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return ip.is_loopback or ip.is_private
