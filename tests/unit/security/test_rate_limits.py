@@ -1,0 +1,94 @@
+"""Floods are refused with 429 per address or per salon, without harming other addresses or salons, and a
+client that reaches us directly cannot dodge a per-IP limit by writing its own X-Forwarded-For."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from tests.onboarding_support import signed_query
+from tests.unit.security.conftest import new_client, row_counts
+from web.marketplace import onboarding, redirect, tokens
+
+SALON = 962302
+OTHER = 997441
+PROXY = {"REMOTE_ADDR": "127.0.0.1"}  # our nginx on the same host
+
+
+def _from(ip: str, *, via_proxy=True, spoofed: str | None = None) -> dict:
+    """WSGI environ of a request from `ip`: through our proxy (it appends the peer), or straight to us."""
+    if via_proxy:
+        forwarded = f"{spoofed}, {ip}" if spoofed else ip
+        return {"environ_overrides": {**PROXY}, "headers": {"X-Forwarded-For": forwarded}}
+    return {"environ_overrides": {"REMOTE_ADDR": ip}, "headers": {"X-Forwarded-For": spoofed or "10.9.9.9"}}
+
+
+def test_a_redirect_flood_from_one_address_gets_429_and_other_addresses_still_register(client, settings, jobs,
+                                                                                        monkeypatch):
+    monkeypatch.setattr(redirect, "REDIRECT_LIMITS", (("redirect:ip:{ip}", 5, 600),))
+    forged = urlencode({"salon_id": SALON, "user_data": "e30=", "user_data_sign": "0" * 64})
+    statuses = [client.get(f"/auth/yclients/redirect?{forged}", **_from("198.51.100.7")).status_code
+                for _ in range(8)]
+    assert statuses == [403] * 5 + [429] * 3
+    refused = client.get(f"/auth/yclients/redirect?{forged}", **_from("198.51.100.7"))
+    assert "Слишком много попыток" in refused.get_data(as_text=True) and int(refused.headers["Retry-After"]) > 0
+    # A genuine owner elsewhere is not affected, and the flood wrote nothing.
+    before = row_counts()
+    ok = client.get(f"/auth/yclients/redirect?{signed_query(settings.yclients_partner_token)}",
+                    **_from("203.0.113.20"))
+    assert ok.status_code == 302 and row_counts()["salon"] == before["salon"] + 1
+
+
+def test_a_client_talking_to_us_directly_cannot_rotate_x_forwarded_for_past_the_limit(client, monkeypatch):
+    monkeypatch.setattr(redirect, "REDIRECT_LIMITS", (("redirect:ip:{ip}", 3, 600),))
+    forged = urlencode({"salon_id": SALON, "user_data": "e30=", "user_data_sign": "0" * 64})
+    statuses = [client.get(f"/auth/yclients/redirect?{forged}",
+                           **_from("8.8.4.4", via_proxy=False, spoofed=f"10.0.0.{i}")).status_code
+                for i in range(5)]
+    assert statuses == [403] * 3 + [429] * 2
+
+
+def test_behind_our_proxy_a_spoofed_first_hop_does_not_change_the_address(client, monkeypatch):
+    monkeypatch.setattr(redirect, "REDIRECT_LIMITS", (("redirect:ip:{ip}", 3, 600),))
+    forged = urlencode({"salon_id": SALON, "user_data": "e30=", "user_data_sign": "0" * 64})
+    statuses = [client.get(f"/auth/yclients/redirect?{forged}",
+                           **_from("198.51.100.7", spoofed=f"10.0.0.{i}")).status_code for i in range(5)]
+    assert statuses == [403] * 3 + [429] * 2
+
+
+def _session(app, salon_ids):
+    c = new_client(app)
+    link = tokens.issue("test-jwt-secret-0123456789abcdef", tokens.LINK, salon_ids, 42)
+    assert c.get(f"/marketplace/onboarding?token={link}").status_code == 302
+    return c
+
+
+def test_a_pairing_flood_for_one_salon_does_not_block_another_salon(web_app, redis_client, jobs, monkeypatch):
+    monkeypatch.setattr(onboarding, "PAIRING_LIMITS", (("pairing:salon:{salon}", 3, 600),
+                                                       ("pairing:ip:{ip}", 100, 600)))
+    flooder, other = _session(web_app, [SALON]), _session(web_app, [OTHER])
+    codes = []
+    for _ in range(5):
+        redis_client.delete(f"aiadmin:web:pairing-lock:{SALON}")  # past the in-progress lock, into the limit
+        codes.append(flooder.post("/marketplace/pairing-code", json={"phone": "79001234567"},
+                                  **_from("198.51.100.7")).status_code)
+    assert codes == [202] * 3 + [429] * 2
+    assert other.post("/marketplace/pairing-code", json={"phone": "79001112233"},
+                      **_from("203.0.113.20")).status_code == 202
+    assert [args[1] for args in jobs.sent] == [SALON] * 3 + [OTHER]
+
+
+def test_a_restart_flood_from_one_address_spares_other_addresses(web_app, jobs, monkeypatch):
+    monkeypatch.setattr(onboarding, "RESTART_LIMITS", (("restart:ip:{ip}", 2, 600),))
+    flooder, other = _session(web_app, [SALON]), _session(web_app, [OTHER])
+    codes = [flooder.post("/marketplace/restart-linking", json={}, **_from("198.51.100.7")).status_code
+             for _ in range(4)]
+    assert codes == [202, 202, 429, 429]
+    assert other.post("/marketplace/restart-linking", json={}, **_from("203.0.113.20")).status_code == 202
+    assert len(jobs.sent) == 3
+
+
+def test_a_polling_flood_is_refused_per_address(web_app, monkeypatch):
+    monkeypatch.setattr(onboarding, "STATUS_LIMITS", (("status:ip:{ip}", 3, 60),))
+    c = _session(web_app, [SALON])
+    codes = [c.get("/marketplace/status", **_from("198.51.100.7")).status_code for _ in range(5)]
+    assert codes == [200] * 3 + [429] * 2
+    assert c.get("/marketplace/status", **_from("203.0.113.20")).status_code == 200
