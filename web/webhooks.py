@@ -71,9 +71,35 @@ def _classify(body: dict) -> str | None:
     return None
 
 
+# Floods (docs/security.md): an address whose requests keep being refused (bad JSON, wrong token or key) is
+# cut off before its body is read, without touching YCLIENTS' own addresses; and one salon's deliveries are
+# capped (a leaked per-salon URL cannot fill the table), far above a real burst, without touching other salons.
+REFUSALS_PER_IP = ("webhook:refused:ip:{ip}", 30, 60)
+DELIVERIES_PER_SALON = ("webhook:salon:{salon}", 3000, 60)
+
+
+def _limiter():
+    from web.marketplace.onboarding import limiter
+
+    return limiter()
+
+
 @blueprint.post("/webhook/yclients")
 @blueprint.post("/webhook/yclients/<key>")
 def yclients_webhook(key: str | None = None):
+    from web.marketplace.session import client_ip
+
+    refusals_key, limit, window = REFUSALS_PER_IP
+    refusals_key = refusals_key.format(ip=client_ip())
+    if _limiter().blocked(refusals_key, limit, window):
+        return _answer(429, error="rate_limited", message="too many refused requests from this address")
+    response = _intake(key)
+    if response[1] in (400, 401, 403):
+        _limiter().hit(refusals_key, limit, window)
+    return response
+
+
+def _intake(key: str | None):
     c = ctx()
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         return _answer(413, error="payload_too_large", message=f"body exceeds {MAX_BODY_BYTES} bytes")
@@ -115,6 +141,12 @@ def yclients_webhook(key: str | None = None):
             # Another application of the same partner: acknowledged so YCLIENTS does not retry, not ours.
             metrics.webhook(kind, "ignored")
             return _answer(200, ignored="different_application")
+
+    salon_key, limit, window = DELIVERIES_PER_SALON
+    wait = _limiter().hit(salon_key.format(salon=salon_id), limit, window)
+    if wait:
+        metrics.webhook(kind, "rate_limited")
+        return _answer(429, error="rate_limited", retry_after=wait)
 
     # One INSERT in autocommit mode: committed when it returns (no BEGIN/COMMIT round trips).
     delivery = WebhookDelivery.create(

@@ -35,6 +35,11 @@ class RateLimiter:
         wait_ms = int(self._hit(keys=[PREFIX + key], args=[self.clock(), window, limit, uuid.uuid4().hex]))
         return wait_ms / 1000.0
 
+    def blocked(self, key: str, limit: int, window: float) -> bool:
+        """Whether `key` already had `limit` hits within `window` (a look, not a hit)."""
+        now = self.clock()
+        return self.redis.zcount(PREFIX + key, now - window, "+inf") >= limit
+
     def allow(self, *rules: tuple[str, int, float]) -> float:
         """Check every (key, limit, window); the longest wait if any refuses (0 when all allow)."""
         return max((self.hit(key, limit, window) for key, limit, window in rules), default=0.0)
