@@ -79,7 +79,9 @@ def test_authenticated_junk_is_stored_once_or_refused_never_5xx(client, salons, 
 @FUZZ
 @given(raw=st.binary(max_size=300), content_type=st.sampled_from(
     ["application/json", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data", "", "*/*"]))
-def test_raw_bytes_of_any_content_type_never_5xx_and_never_write(client, salons, jobs, raw, content_type):
+def test_raw_bytes_of_any_content_type_never_5xx_and_never_write(client, salons, redis_client, jobs, raw,
+                                                                content_type):
+    redis_client.flushdb()
     before = row_counts()
     response = client.post("/webhook/yclients", data=raw, content_type=content_type)
     assert 400 <= response.status_code < 500

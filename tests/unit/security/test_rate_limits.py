@@ -92,3 +92,58 @@ def test_a_polling_flood_is_refused_per_address(web_app, monkeypatch):
     codes = [c.get("/marketplace/status", **_from("198.51.100.7")).status_code for _ in range(5)]
     assert codes == [200] * 3 + [429] * 2
     assert c.get("/marketplace/status", **_from("203.0.113.20")).status_code == 200
+
+
+# --- webhook intake ------------------------------------------------------------------------------------------
+
+def _webhook_salons():
+    from models import salon as s
+    from models.salon import Salon
+
+    Salon.create(salon_id=SALON, state=s.ACTIVE, webhook_key="a" * 40)
+    Salon.create(salon_id=OTHER, state=s.ACTIVE, webhook_key="b" * 40)
+
+
+def _data(salon):
+    return {"resource": "record", "status": "update", "company_id": salon, "resource_id": 1, "data": {}}
+
+
+def test_an_address_sending_refused_webhooks_is_cut_off_before_its_body_is_read(client, settings, jobs,
+                                                                                  monkeypatch):
+    from web import webhooks
+
+    _webhook_salons()
+    monkeypatch.setattr(webhooks, "REFUSALS_PER_IP", ("webhook:refused:ip:{ip}", 5, 60))
+    attacker = _from("198.51.100.7")
+    codes = [client.post("/webhook/yclients/" + "x" * 40, json=_data(SALON), **attacker).status_code
+             for _ in range(7)]
+    assert codes == [403] * 5 + [429] * 2
+    # Even a valid request from that address waits; YCLIENTS from its own address is unaffected.
+    assert client.post("/webhook/yclients/" + "a" * 40, json=_data(SALON), **attacker).status_code == 429
+    assert client.post("/webhook/yclients/" + "a" * 40, json=_data(SALON),
+                       **_from("203.0.113.20")).status_code == 200
+    assert len(jobs.sent) == 1
+
+
+def test_accepted_webhooks_never_count_against_the_address(client, settings, monkeypatch):
+    from web import webhooks
+
+    _webhook_salons()
+    monkeypatch.setattr(webhooks, "REFUSALS_PER_IP", ("webhook:refused:ip:{ip}", 2, 60))
+    codes = {client.post("/webhook/yclients/" + "a" * 40, json=_data(SALON), **_from("203.0.113.20")).status_code
+             for _ in range(10)}
+    assert codes == {200}
+
+
+def test_a_delivery_flood_for_one_salon_is_capped_without_touching_another_salon(client, settings, jobs,
+                                                                                  monkeypatch):
+    from models.webhook_delivery import WebhookDelivery
+    from web import webhooks
+
+    _webhook_salons()
+    monkeypatch.setattr(webhooks, "DELIVERIES_PER_SALON", ("webhook:salon:{salon}", 4, 60))
+    codes = [client.post("/webhook/yclients/" + "a" * 40, json=_data(SALON)).status_code for _ in range(6)]
+    assert codes == [200] * 4 + [429] * 2
+    assert client.post("/webhook/yclients/" + "b" * 40, json=_data(OTHER)).status_code == 200
+    assert WebhookDelivery.select().where(WebhookDelivery.salon_id == SALON).count() == 4
+    assert WebhookDelivery.select().where(WebhookDelivery.salon_id == OTHER).count() == 1
