@@ -100,7 +100,33 @@ def upsert(entity: str, salon_id: int, items: list, now: dt.datetime | None = No
         return 0
     preserve = [f for f in model._meta.sorted_fields if f.name not in ("id", "salon_id", "yclients_id")]
     for batch in chunked(list(rows.values()), CHUNK):
-        (model.insert_many(batch)
-         .on_conflict(conflict_target=[model.salon_id, model.yclients_id], preserve=preserve)
-         .execute())
+        query = model.insert_many(batch).on_conflict(conflict_target=[model.salon_id, model.yclients_id],
+                                                     preserve=preserve)
+        if not _execute_prepared(model, batch, preserve):
+            query.execute()
     return len(rows)
+
+
+def _execute_prepared(model, batch: list[dict], preserve) -> bool:
+    """The same upsert as one statement prepared for ONE row and executed for all (SQLite `executemany`,
+    psycopg2 `execute_values`). Building the SQL per value in peewee was ~80 % of the sync's storage time
+    (docs/performance.md); False (use peewee's path) whenever the rows do not fit the template exactly."""
+    fields = [f for f in model._meta.sorted_fields if f.name != "id"]
+    if any(set(row) != {f.name for f in fields} for row in batch):
+        return False
+    db = model._meta.database
+    template = model.insert_many([tuple(batch[0][f.name] for f in fields)], fields=fields).on_conflict(
+        conflict_target=[model.salon_id, model.yclients_id], preserve=preserve)
+    sql, params = template.sql()
+    group = "(" + ", ".join([db.param] * len(fields)) + ")"
+    if len(params) != len(fields) or sql.count(group) != 1:
+        return False
+    values = [tuple(f.db_value(row[f.name]) for f in fields) for row in batch]
+    cursor = db.cursor()
+    if db.param == "%s":  # psycopg2: one multi-row statement per page
+        from psycopg2.extras import execute_values
+
+        execute_values(cursor, sql.replace(group, "%s"), values, page_size=len(values))
+    else:
+        cursor.executemany(sql, values)
+    return True
