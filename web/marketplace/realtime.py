@@ -165,7 +165,14 @@ def _serve(ws, c) -> None:
         def send_snapshots():
             for salon_id in sorted(salon_ids):  # ... then the snapshot, so nothing falls in between
                 snap = status.snapshot(c.live, c.redis, salon_id)
-                if snap["seq"] > last.get(salon_id, -1):
+                seen = last.get(salon_id, -1)
+                if snap["seq"] < seen:
+                    # Redis went back in time (restarted empty): start the page over with a seq-0 snapshot,
+                    # or the events published since (seq 1, 2, ...) would all look "already seen".
+                    ws.send(events.dumps({**snap, "seq": 0}))
+                    last[salon_id] = snap["seq"]
+                    continue
+                if snap["seq"] > seen:
                     ws.send(events.dumps(snap))
                 last[salon_id] = max(last.get(salon_id, 0), snap["seq"])
 
