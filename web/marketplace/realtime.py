@@ -90,7 +90,7 @@ def _resume_points(source: dict, salon_ids) -> dict[int, int]:
             points = {int(k): int(v) for k, v in raw.items() if int(k) in salon_ids}
         elif raw not in (None, "") and len(salon_ids) == 1:
             points = {next(iter(salon_ids)): int(raw)}
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # "last_seq": Infinity is valid to Python's json
         return {}
     return points
 
@@ -143,7 +143,8 @@ def _serve(ws, c) -> None:
     if not cookie:
         hello = _first_message(ws)
     try:
-        claims = session.current(cookie or hello.get("token") or "")
+        token = hello.get("token")
+        claims = session.current(cookie or (token if isinstance(token, str) else ""))
     except tokens.TokenError as exc:
         return _send_error(ws, "token_expired" if exc.reason == "expired" else "unauthorized")
 
@@ -152,7 +153,7 @@ def _serve(ws, c) -> None:
     if wanted not in (None, ""):
         try:
             wanted = int(wanted)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return _send_error(ws, "bad_request")
         if wanted not in salon_ids:  # a client may narrow to one of ITS salons, never widen
             return _send_error(ws, "forbidden_salon", wanted)
