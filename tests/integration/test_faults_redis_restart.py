@@ -133,7 +133,7 @@ def test_a_redis_restart_mid_onboarding_loses_nothing_and_the_page_shows_the_tru
             # (the WhatsApp link) come from the database, next to the ones published since.
             late = Page(f, browser)
             wait_for(lambda: late.shows("activation", status="done") and late.shows("whatsapp"), timeout=15,
-                     message=f"late page {late.data} {late.received}")
+                     message="a late page showing the link and the activation")
             late.close()
             data = f.status(browser).json()["data"]
             assert data["state"] == S.ACTIVE and data["whatsapp"]["phone"] == "7900***67", data
