@@ -147,3 +147,14 @@ def test_a_delivery_flood_for_one_salon_is_capped_without_touching_another_salon
     assert client.post("/webhook/yclients/" + "b" * 40, json=_data(OTHER)).status_code == 200
     assert WebhookDelivery.select().where(WebhookDelivery.salon_id == SALON).count() == 4
     assert WebhookDelivery.select().where(WebhookDelivery.salon_id == OTHER).count() == 1
+
+
+def test_limiter_keys_expire_with_their_window_so_a_flood_of_addresses_leaves_nothing_behind(redis_client):
+    from web.marketplace.ratelimit import PREFIX, RateLimiter
+
+    limiter = RateLimiter(redis_client)
+    for i in range(200):  # S-18: one key per address must not accumulate forever
+        limiter.hit(f"redirect:ip:10.0.{i // 256}.{i % 256}", 30, 600)
+    keys = redis_client.keys(PREFIX + "*")
+    assert len(keys) == 200
+    assert all(0 < redis_client.pttl(key) <= 600_000 for key in keys)

@@ -77,3 +77,22 @@ def test_another_salons_session_reaches_none_of_this_salons_endpoints(web_app, j
             assert response.status_code == 403, (path, salon_id)
     assert not jobs.sent
     assert c.get("/marketplace/status").get_json()["salon_id"] == OTHER  # its own salon, by default
+
+
+def test_the_link_in_the_url_carries_no_personal_data_and_leaves_the_address_bar(client, settings):
+    """S-19: the token that travels in a URL (history, proxy logs) is one-time and holds ids only."""
+    import jwt
+
+    from tests.onboarding_support import SAMPLE_USER, signed_query
+
+    answer = client.get(f"/auth/yclients/redirect?{signed_query(settings.yclients_partner_token)}")
+    link = answer.headers["Location"].split("token=", 1)[1]
+    claims = jwt.decode(link, options={"verify_signature": False})
+    assert set(claims) == {"typ", "salons", "installer", "jti", "iat", "exp", "iss"}
+    text = str(claims)
+    for personal in ("Иванов", "9001234567", "example.com", "Пример"):
+        assert personal not in text
+    assert claims["exp"] - claims["iat"] <= 3600
+    exchanged = client.get(answer.headers["Location"])
+    assert exchanged.status_code == 302 and exchanged.headers["Location"] == "/marketplace/onboarding"
+    assert SAMPLE_USER["email"] not in exchanged.headers["Set-Cookie"]
