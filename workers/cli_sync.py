@@ -143,10 +143,8 @@ def cmd_purge(settings, args) -> int:
             answer = ""
         if answer.strip() != str(args.salon_id):
             raise CliError("purge aborted: the confirmation did not match the salon id")
-    try:
-        from workers.lifecycle.purge import purge_salon
-    except ImportError:
-        raise CliError("purge is not available in this build (workers.lifecycle.purge is missing)") from None
+    from workers.lifecycle.purge import purge_salon
+
     result = purge_salon(args.salon_id) or {}
     out(json.dumps(result, ensure_ascii=False, default=str, sort_keys=True) if args.json
         else f"purged salon {args.salon_id}: " + ", ".join(f"{k}={v}" for k, v in sorted(result.items())))
