@@ -26,7 +26,7 @@ def test_a_worker_killed_mid_sync_is_replaced_and_the_onboarding_ends_exact_with
         migrated_db_url, database):
     with faulty_stack(migrated_db_url, database) as f:
         f.start()
-        f.sandbox_faults(latency_ms=400)  # slow answers: the sync is still running when the welcome is out
+        f.sandbox_faults(latency_ms=600)  # slow answers: the sync is still running when the welcome is out
         f.redirect()
         f.wait_live("qr")
         f.scan()
