@@ -18,12 +18,16 @@ from models.sync_run import RUNNING, SyncRun
 logger = logging.getLogger("aiadmin.onboarding")
 
 DEFAULT_OLDER_THAN = dt.timedelta(minutes=3)
+# A running sync may legitimately sit still for its longest retry back-off (5 min) or a rate-limit wait
+# (2 min); only a run quiet for longer than that has lost its message.
+STALLED_SYNC = dt.timedelta(minutes=10)
 BATCH = 500
 
 
 def stuck_work(now: dt.datetime | None = None, older_than: dt.timedelta = DEFAULT_OLDER_THAN) -> list[tuple]:
     """(actor_name, salon_id, *args) for every onboarding step the database expects but nobody has done."""
-    cutoff = (now or utcnow()) - older_than
+    now = now or utcnow()
+    cutoff = now - older_than
     work: list[tuple] = []
     # Linked on the phone, but the connected event never turned into the lifecycle move.
     for row in (Salon.select(Salon.salon_id).where(
@@ -40,7 +44,8 @@ def stuck_work(now: dt.datetime | None = None, older_than: dt.timedelta = DEFAUL
     has_welcome = OutboundMessage.select(OutboundMessage.salon_id).where(welcome)
     for row in Salon.select(Salon.salon_id).where(active & Salon.salon_id.not_in(has_welcome)).limit(BATCH):
         work.append(("send_welcome", row.salon_id))
-    for row in (OutboundMessage.select(OutboundMessage.salon_id).join(Salon, on=(OutboundMessage.salon_id == Salon.salon_id))
+    for row in (OutboundMessage.select(OutboundMessage.salon_id)
+                .join(Salon, on=(OutboundMessage.salon_id == Salon.salon_id))
                 .where(welcome & (OutboundMessage.status == PENDING) & (OutboundMessage.created_at < cutoff) & active)
                 .limit(BATCH)):
         work.append(("send_welcome", row.salon_id))
@@ -49,7 +54,8 @@ def stuck_work(now: dt.datetime | None = None, older_than: dt.timedelta = DEFAUL
     for row in Salon.select(Salon.salon_id).where(active & Salon.salon_id.not_in(has_run)).limit(BATCH):
         work.append(("sync_salon", row.salon_id, "full"))
     for run in (SyncRun.select(SyncRun.salon_id, SyncRun.kind).join(Salon, on=(SyncRun.salon_id == Salon.salon_id))
-                .where((SyncRun.status == RUNNING) & (SyncRun.updated_at < cutoff) & (Salon.state == S.ACTIVE))
+                .where((SyncRun.status == RUNNING) & (SyncRun.updated_at < now - max(older_than, STALLED_SYNC))
+                       & (Salon.state == S.ACTIVE))
                 .limit(BATCH)):
         work.append(("sync_salon", run.salon_id, run.kind))
     return work

@@ -8,7 +8,7 @@ from models.salon import Salon
 from models.sync_run import DONE, RUNNING, SyncRun
 from workers.onboarding.reconcile import reconcile, stuck_work
 
-OLD = utcnow() - dt.timedelta(minutes=10)
+OLD = utcnow() - dt.timedelta(minutes=30)
 
 
 def welcome(salon_id, status=SENT, created_at=OLD):
@@ -38,8 +38,11 @@ def test_each_lost_step_is_found_and_healthy_or_fresh_salons_are_left_alone(data
     active(9)
     welcome(9, PENDING, created_at=utcnow())
     SyncRun.create(salon_id=9, status=RUNNING)
+    active(11)
+    welcome(11)
+    SyncRun.create(salon_id=11, status=RUNNING, updated_at=utcnow() - dt.timedelta(minutes=6))  # in a back-off
     Salon.create(salon_id=10, state=S.UNINSTALLED, updated_at=OLD)
-    Salon.update(updated_at=OLD).where(Salon.salon_id.in_([1, 2, 3, 4, 5, 6, 10])).execute()  # save() sets now
+    Salon.update(updated_at=OLD).where(Salon.salon_id.in_([1, 2, 3, 4, 5, 6, 10, 11])).execute()  # save() sets now
     found = stuck_work()
     assert sorted(found) == sorted([
         ("on_whatsapp_connected", 1), ("activate_integration", 2), ("activate_integration", 3),
