@@ -32,9 +32,15 @@ def build_middleware(database=None):
     return middleware
 
 
+REDIS_POOL_SIZE = 100  # per process (redis-py's default cap, now waited for instead of refused)
+
+
 def redis_client(settings: Settings) -> redis.Redis:
-    return redis.Redis.from_url(settings.redis_url, socket_timeout=10, socket_connect_timeout=5,
-                                health_check_interval=30)
+    # A blocking pool: a burst of more concurrent users than connections (e.g. every browser reconnecting
+    # its websocket after a deploy) waits for a free connection instead of failing with MaxConnectionsError.
+    pool = redis.BlockingConnectionPool.from_url(settings.redis_url, max_connections=REDIS_POOL_SIZE, timeout=10,
+                                                 socket_timeout=10, socket_connect_timeout=5, health_check_interval=30)
+    return redis.Redis(connection_pool=pool)
 
 
 def build_broker(settings: Settings, database=None) -> RedisBroker:
