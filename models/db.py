@@ -33,7 +33,7 @@ def make_database(url: str):
 
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         return SqliteDatabase(path or ":memory:", pragmas=SQLITE_PRAGMAS, autoconnect=False,
-                              check_same_thread=False, timeout=10)
+                              check_same_thread=False, timeout=10, lock_type="IMMEDIATE")
     if scheme in ("postgres", "postgresql"):
         params = parse_db_url(url)
         params.setdefault("connect_timeout", 5)
