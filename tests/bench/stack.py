@@ -27,7 +27,9 @@ class Stack:
 
     def start(self, name: str, argv: list[str], env: dict | None = None, health: str | None = None,
               timeout: float = 60) -> Service:
-        service = Service(name, argv, {**settings_env(self.settings), **(env or {})}, self.root)
+        # Each stack keeps its own metrics directory: benchmark processes never write into var/metrics.
+        metrics_env = {"PROMETHEUS_MULTIPROC_DIR": str(self.root / "metrics")}
+        service = Service(name, argv, {**settings_env(self.settings), **metrics_env, **(env or {})}, self.root)
         self.services[name] = service
         if health:
             service.wait_http(health, timeout=timeout)

@@ -14,6 +14,7 @@ import json
 import math
 import time
 import uuid
+from pathlib import Path
 
 import psycopg2
 import requests
@@ -126,7 +127,8 @@ def storage_only(database_url: str, salon_id: int = LARGE, clients: int = 20_000
     return {"rows": clients + records, "insert_rows_per_s": timings["insert"], "upsert_rows_per_s": timings["update"]}
 
 
-def run(large: bool = False, repeats: int = 3) -> list[dict]:
+def run(large: bool = False, repeats: int = 3, lifted: bool = True, storage_rows=(20_000, 100_000),
+        postgres: bool = True) -> list[dict]:
     rows = []
     small = [one_sync(SMALL, "5/s,200/min") for _ in range(repeats)]
     walls = sorted(r["wall_s"] for r in small)
@@ -136,36 +138,44 @@ def run(large: bool = False, repeats: int = 3) -> list[dict]:
                  "p50": walls[len(walls) // 2] * 1000, "p99": walls[-1] * 1000, "unit": "ms (p99 col = max)",
                  "target": "< 10 s", "ok": walls[-1] < 10 and all(r["rejected_429"] == 0 for r in small),
                  "value": f"{last['rows']} rows, {last['requests']} requests (min {last['minimum_requests']}), "
-                          f"bound {bound:.1f}s, 429s {last['rejected_429']}", "detail": small})
+                          f"bound {bound:.1f}s, 429s {sum(r['rejected_429'] for r in small)}", "detail": small})
     if large:
         big = one_sync(LARGE, "5/s,200/min")
         bound = bound_seconds(big["requests"], [(5, 1), (200, 60)])
         ratio = big["wall_s"] / bound
         rows.append({"benchmark": "3. full sync, large salon at 5/s,200/min", "value":
                      f"{big['wall_s']:.1f}s vs bound {bound:.1f}s (x{ratio:.3f}), {big['requests']} requests "
-                     f"(min {big['minimum_requests']}), 429s {big['rejected_429']}, max/60s {big['max_per_60s']}",
+                     f"(min {big['minimum_requests']}), 429s {big['rejected_429']}, max/1s {big['max_per_1s']}, "
+                     f"max/60s {big['max_per_60s']}",
                      "target": "within 5% of bound, 0 429s", "ok": ratio <= 1.05 and big["rejected_429"] == 0,
                      "detail": big})
-    for name in ("sqlite", "postgresql"):
-        url = pg_database() if name == "postgresql" else None
-        try:
-            lifted = one_sync(LARGE, LIFTED, database_url=url)
-        finally:
-            if url:
-                drop_pg(url)
+    for name in ("sqlite", "postgresql") if postgres else ("sqlite",):
+        detail = {}
+        parts = []
+        if lifted:
+            url = pg_database() if name == "postgresql" else None
+            try:
+                end = one_sync(LARGE, LIFTED, database_url=url)
+            finally:
+                if url:
+                    drop_pg(url)
+            detail["end_to_end"] = end
+            parts.append(f"end to end {end['rows'] / end['run_s']:,.0f} rows/s ({end['rows']} rows in "
+                         f"{end['run_s']:.1f}s, {end['requests']} requests, min {end['minimum_requests']})")
         url = pg_database() if name == "postgresql" else f"sqlite:////tmp/aiadmin-bench-{uuid.uuid4().hex[:8]}.db"
         try:
-            store = storage_only(url)
+            store = storage_only(url, clients=storage_rows[0], records=storage_rows[1])
         finally:
             if name == "postgresql":
                 drop_pg(url)
-        rows.append({"benchmark": f"3. budget lifted, large salon, {name}: rows/s",
-                     "value": f"end to end {lifted['rows'] / lifted['run_s']:,.0f} rows/s ({lifted['run_s']:.1f}s, "
-                              f"{lifted['requests']} requests); storage alone: insert "
-                              f"{store['insert_rows_per_s']:,.0f}, upsert {store['upsert_rows_per_s']:,.0f} rows/s",
-                     "target": ">= 20,000 rows/s (SQLite)" if name == "sqlite" else "report",
-                     "ok": (store["upsert_rows_per_s"] >= 20_000) if name == "sqlite" else None,
-                     "detail": {"end_to_end": lifted, "storage": store}})
+            else:
+                Path(url[len("sqlite:///"):]).unlink(missing_ok=True)
+        detail["storage"] = store
+        parts.append(f"storage alone: insert {store['insert_rows_per_s']:,.0f}, "
+                     f"upsert {store['upsert_rows_per_s']:,.0f} rows/s")
+        rows.append({"benchmark": f"3. budget lifted, {name}: rows stored per second", "value": "; ".join(parts),
+                     "target": ">= 20,000 rows/s" if name == "sqlite" else "report",
+                     "ok": (store["upsert_rows_per_s"] >= 20_000) if name == "sqlite" else None, "detail": detail})
     return rows
 
 

@@ -166,7 +166,7 @@ def sweep(classes=("gthread", "gevent"), sizes=(1000, 2000, 3000, 4000), rate: i
                     continue
                 step = one_step(s, worker_class, n, rate, seconds)
                 results.append(step)
-                print(json.dumps(step), flush=True)
+                print(json.dumps(step), file=sys.stderr, flush=True)
                 if step["latency_ms"].get("p99", 1e9) > stop_above_ms or step["opened"] < n:
                     alive.discard(worker_class)
     return results

@@ -1,0 +1,148 @@
+"""Benchmark 6: the signed registration redirect vs a bare Flask SQLite-insert + Dramatiq-enqueue handler.
+
+Both run under the same gunicorn settings in the same stack, alternately (baseline, redirect, baseline, ...),
+driven by wrk over pre-generated URLs: every redirect URL is a fresh salon with its own signed user_data
+(signatures are one-time, so a repeated URL would be answered 403 "replayed"). Then py-spy samples one
+redirect worker under load, and the profile is summarised by where the request time goes.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+from urllib.parse import urlencode
+
+from sandbox.yclients.signing import demo_user, signed_user_data
+from tests.bench import wrk
+from tests.bench.stack import stack
+from tests.support import BIN
+
+FIRST_SALON = 1_000_000
+
+# Inclusive profile buckets: a sample counts for each bucket with a frame (function, file) on its stack.
+BUCKETS = collections.OrderedDict([
+    ("whole request (Flask wsgi_app)", ("wsgi_app", "flask/app.py")),
+    ("redirect handler", ("yclients_redirect", "marketplace/redirect.py")),
+    ("user_data decode + HMAC", ("", "marketplace/userdata.py")),
+    ("registration: DB upsert + timeline", ("register", "marketplace/registration.py")),
+    ("before_request DB connect", ("_connect", "marketplace/redirect.py")),
+    ("live status reset (Redis)", ("", "models/live.py")),
+    ("enqueue start_whatsapp_session", ("send", "workers/jobs.py")),
+    ("link token (JWT)", ("issue", "marketplace/tokens.py")),
+    ("metrics", ("", "workers/metrics.py")),
+    ("teardown (DB close)", ("do_teardown_appcontext", "flask/app.py")),
+    ("all Redis calls", ("execute_command", "redis/client.py")),
+    ("all SQLite calls", ("", "peewee.py")),
+])
+
+
+def _frames(stack_text: str) -> list[tuple[str, str]]:
+    out = []
+    for frame in stack_text.split(";"):
+        func, _, where = frame.partition(" (")
+        out.append((func, where.rstrip(")")))
+    return out
+
+
+def signed_paths(settings, count: int, first: int = FIRST_SALON) -> list[str]:
+    paths = []
+    for i in range(count):
+        salon_id = first + i
+        user_data, sign = signed_user_data(demo_user(f"Салон {salon_id}", 2_000_000 + salon_id),
+                                           settings.yclients_partner_token)
+        paths.append("/auth/yclients/redirect?" + urlencode({"salon_id": salon_id, "user_data": user_data,
+                                                             "user_data_sign": sign}))
+    return paths
+
+
+def summarise_profile(raw_path: Path) -> dict:
+    """py-spy's raw (collapsed) output -> share of request samples per bucket, plus the top own-time frames."""
+    counts = collections.Counter()
+    leaves = collections.Counter()
+    total = 0
+    for line in raw_path.read_text().splitlines():
+        stack_text, _, n = line.rpartition(" ")
+        if "wsgi_app" not in stack_text:
+            continue  # idle threads, the poller, the arbiter
+        n = int(n)
+        total += n
+        frames = _frames(stack_text)
+        for label, (func, path) in BUCKETS.items():
+            if any(func in f and path in w for f, w in frames):
+                counts[label] += n
+        func, where = frames[-1]
+        leaves[f"{func} {where.rsplit('/', 2)[-1]}"] += n
+    return {"samples": total, "share": {k: round(100 * counts[k] / total, 1) for k in BUCKETS if total},
+            "top_leaves": [(k, round(100 * v / total, 1)) for k, v in leaves.most_common(12)] if total else []}
+
+
+def profile(service, url_paths, base, seconds: int = 8) -> dict:
+    """py-spy on one gunicorn worker while wrk drives the redirect."""
+    master = service.process.pid
+    worker = int(Path(f"/proc/{master}/task/{master}/children").read_text().split()[0])
+    out = Path(tempfile.mkdtemp(prefix="pyspy-")) / "redirect.txt"
+    spy = subprocess.Popen([str(BIN / "py-spy"), "record", "--format", "raw", "-r", "200", "-d", str(seconds),
+                            "-o", str(out), "-p", str(worker)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wrk.run(base, url_paths, seconds=seconds, unique_ip=True)
+    _, err = spy.communicate(timeout=60)
+    if not out.exists():
+        return {"error": err.decode()[-500:]}
+    return summarise_profile(out)
+
+
+def bench(rounds: int = 3, seconds: int = 10, workers: int = 2, threads: int = 8, connections: int = 32,
+          with_profile: bool = True) -> dict:
+    with stack() as s:
+        s.start_web("web", workers=workers, threads=threads)
+        base_port = s.ports.setdefault("baseline", __import__("tests.support", fromlist=["free_port"]).free_port())
+        baseline = s.start("baseline", [str(BIN / "gunicorn"), "--worker-class", "gthread", "--workers", str(workers),
+                                        "--threads", str(threads), "--bind", f"127.0.0.1:{base_port}",
+                                        "tests.bench.baseline_app:create_app()"],
+                           health=f"http://127.0.0.1:{base_port}/healthz")
+        per_round = 3000 * seconds  # more unique URLs than any round can use
+        paths = signed_paths(s.settings, per_round * (rounds + 2))
+        results = {"baseline": [], "redirect": []}
+        for r in range(rounds):
+            chunk = paths[r * per_round:(r + 1) * per_round]
+            for name, url in (("baseline", s.url("baseline")), ("redirect", s.url("web"))):
+                results[name].append(wrk.run(url, chunk, seconds=seconds, connections=connections, unique_ip=True))
+        prof = profile(s.services["web"], paths[rounds * per_round:], s.url("web")) if with_profile else {}
+        baseline.kill()
+    for runs in results.values():
+        for run in runs:
+            run.pop("raw", None)
+    return {"config": f"gunicorn gthread -w{workers} --threads {threads}, wrk -t2 -c{connections} -d{seconds}s",
+            **results, "profile": prof}
+
+
+def median(values):
+    values = sorted(values)
+    return values[len(values) // 2]
+
+
+def run(rounds: int = 3, seconds: int = 10, profile: bool = True) -> list[dict]:
+    result = bench(rounds, seconds, with_profile=profile)
+    base_rps = median([r["rps"] for r in result["baseline"]])
+    red_rps = median([r["rps"] for r in result["redirect"]])
+    ratio = red_rps / base_rps
+    errors = sum(r["errors"] for r in result["redirect"])
+    prof = result["profile"].get("share", {})
+    return [{"benchmark": "6. redirect throughput vs bare insert+enqueue baseline (median of rounds)",
+             "value": f"redirect {red_rps:,.0f} req/s (p99 {median([r.get('p99_ms', 0) for r in result['redirect']])} ms) "
+                      f"vs baseline {base_rps:,.0f} req/s (p99 {median([r.get('p99_ms', 0) for r in result['baseline']])} ms)"
+                      f" = {ratio:.2f}x; non-3xx {errors}",
+             "target": ">= 0.8x baseline", "ok": ratio >= 0.8 and errors == 0, "detail": result,
+             "profile": ", ".join(f"{k} {v}%" for k, v in prof.items())}]
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
+    args = parser.parse_args()
+    print(json.dumps(bench(args.rounds, args.seconds, args.workers, args.threads), indent=1, default=str))
