@@ -37,5 +37,11 @@ test: install
 		$(BIN)/pytest -p no:cacheprovider --db postgresql -m "not e2e" $(PYTEST_ARGS); \
 	else echo "TEST_POSTGRES_URL not set: PostgreSQL run skipped (CI runs it)"; fi
 
+# The benchmark suite over the real processes; prints a table (docs/performance.md). BENCH_ARGS e.g.
+# "--only 4,6", "--large" (the large salon at the official budget, ~3 min more), "--json var/bench.json".
+bench: install
+	@command -v wrk >/dev/null || { SUDO=$$(command -v sudo || true); $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk; }
+	$(BIN)/python -m tests.bench $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) var .pytest_cache
