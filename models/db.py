@@ -6,7 +6,7 @@ from urllib.parse import urlparse
 
 from peewee import DatabaseProxy, SqliteDatabase
 from playhouse.db_url import parse as parse_db_url
-from playhouse.pool import PooledPostgresqlDatabase
+from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
 database = DatabaseProxy()
 
@@ -32,8 +32,14 @@ def make_database(url: str):
             import os
 
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        return SqliteDatabase(path or ":memory:", pragmas=SQLITE_PRAGMAS, autoconnect=False,
-                              check_same_thread=False, timeout=10, lock_type="IMMEDIATE")
+        if not path or path == ":memory:":
+            return SqliteDatabase(":memory:", pragmas=SQLITE_PRAGMAS, autoconnect=False, check_same_thread=False,
+                                  timeout=10, lock_type="IMMEDIATE")
+        # Pooled like PostgreSQL: opening a connection per request (file open, pragmas) and closing it
+        # (a WAL checkpoint when it was the last one), both under peewee's process-wide lock, was half of
+        # a web thread's time under load (docs/performance.md). busy_timeout comes from the pragmas.
+        return PooledSqliteDatabase(path, pragmas=SQLITE_PRAGMAS, autoconnect=False, check_same_thread=False,
+                                    lock_type="IMMEDIATE", max_connections=256, stale_timeout=300, timeout=10)
     if scheme in ("postgres", "postgresql"):
         params = parse_db_url(url)
         params.setdefault("connect_timeout", 5)

@@ -4,12 +4,13 @@ benchmark: 16 threads registering salons got instant OperationalErrors, i.e. 503
 import threading
 
 import pytest
+from peewee import SqliteDatabase
 
 from models.salon import Salon
 
 
 def test_a_read_then_write_transaction_waits_for_a_concurrent_writer_instead_of_failing(database):
-    if type(database).__name__ != "SqliteDatabase":
+    if not isinstance(database, SqliteDatabase):
         pytest.skip("SQLite's deferred-transaction upgrade; PostgreSQL row locks behave differently")
     a_has_read, b_done = threading.Event(), threading.Event()
     errors = []
@@ -47,3 +48,18 @@ def test_a_read_then_write_transaction_waits_for_a_concurrent_writer_instead_of_
     assert errors == []
     database.connect(reuse_if_open=True)
     assert sorted(s.salon_id for s in Salon.select()) == [1, 2]
+
+
+def test_a_request_reuses_a_pooled_sqlite_connection(tmp_path):
+    """connect/close per request must not reopen the file, re-run the pragmas and checkpoint the WAL each time."""
+    from models.db import make_database
+
+    db = make_database(f"sqlite:///{tmp_path / 'pool.db'}")
+    db.connect()
+    first = db.connection()
+    db.close()
+    db.connect()
+    assert db.connection() is first
+    assert db.execute_sql("PRAGMA busy_timeout").fetchone()[0] == 10000
+    db.close()
+    db.close_all()
