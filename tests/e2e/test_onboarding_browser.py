@@ -18,7 +18,7 @@ from xml.etree import ElementTree
 import pytest
 import qrcode
 
-from models.live import LiveStatus
+from models.live import LiveStatus, snapshot_key
 from tests.onboarding_support import SAMPLE_USER, signed_query
 from tests.support import BIN, ROOT, free_port, wait_for
 from web.marketplace import session, tokens
@@ -266,6 +266,13 @@ def test_link_expiry_offers_a_new_code_and_the_page_falls_back_to_polling(web, b
               "the page to fall back to polling")
         live.publish(SALON, "whatsapp_connected", {"phone": "79001234567"}, state="whatsapp_connected")
         until(driver, lambda: "done" in step_class(driver, "whatsapp"), "connected, seen by polling", timeout=15)
+        # Redis restarts empty: its seq counter begins again below what the page has seen. A polled
+        # snapshot is the current truth, so the page must take it instead of ignoring the lower seq.
+        redis_client.delete(snapshot_key(SALON))
+        live.publish(SALON, "whatsapp_connected", {"phone": "79001234567"}, state="whatsapp_connected")
+        live.publish(SALON, "activation", {"status": "done"}, state="active")
+        until(driver, lambda: "done" in step_class(driver, "activation"), "activation after a Redis restart",
+              timeout=15)
     finally:
         for ws in hogs:
             ws.close()

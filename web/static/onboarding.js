@@ -21,10 +21,12 @@
   });
 
   /* ---- state ------------------------------------------------------------------------------ */
-  function applySnapshot(env) {
+  function applySnapshot(env, authoritative) {
     var m = models[env.salon_id];
     if (!m) return;
-    if (env.seq < m.seq && env.seq !== 0) return;
+    // A polled snapshot is the server's current truth: a lower seq there means Redis restarted
+    // and its counter began again, so it is taken rather than ignored (docs/reliability.md).
+    if (env.seq < m.seq && env.seq !== 0 && !authoritative) return;
     m.seq = env.seq;
     m.data = env.data || {};
     m.slotSeq = {};
@@ -319,7 +321,7 @@
           if (r.status === 401) {
             return r.json().then(function (j) { fatal = {code: j.error, message: j.message}; stopPolling(); render(); });
           }
-          if (r.ok) return r.json().then(applySnapshot);
+          if (r.ok) return r.json().then(function (env) { applySnapshot(env, true); });
         }).catch(function () {});
     });
   }
