@@ -141,8 +141,15 @@ def one_step(s, worker_class: str, n: int, rate: int, seconds: float) -> dict:
         time.sleep(0.2)
     time.sleep(1.0)
     held = proc_status(wpid)
+    spy = None
+    if os.environ.get("BENCH_PYSPY"):  # sample the web worker while the publisher runs
+        spy = subprocess.Popen([str(BIN / "py-spy"), "record", "--format", "raw", "-r", "100", "-d",
+                                str(int(seconds)), "-o", f"{os.environ['BENCH_PYSPY']}-{name}.txt", "-p", str(wpid)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     out, _ = client.communicate(timeout=seconds + 400)
     during = proc_status(wpid)
+    if spy is not None:
+        spy.wait(60)
     s.kill(name)
     result = json.loads(out)
     lat = summary(result.pop("latencies"))
