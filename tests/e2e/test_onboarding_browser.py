@@ -266,8 +266,9 @@ def test_link_expiry_offers_a_new_code_and_the_page_falls_back_to_polling(web, b
               "the page to fall back to polling")
         live.publish(SALON, "whatsapp_connected", {"phone": "79001234567"}, state="whatsapp_connected")
         until(driver, lambda: "done" in step_class(driver, "whatsapp"), "connected, seen by polling", timeout=15)
-        # Redis restarts empty: its seq counter begins again below what the page has seen. A polled
-        # snapshot is the current truth, so the page must take it instead of ignoring the lower seq.
+        # Redis loses the snapshot: its seq counter begins again below what the page has seen. The page
+        # must show the new truth, whether it is still polling (a polled snapshot is authoritative) or
+        # back on the websocket by now (the socket resends a seq-0 snapshot when the seq goes back).
         redis_client.delete(snapshot_key(SALON))
         live.publish(SALON, "whatsapp_connected", {"phone": "79001234567"}, state="whatsapp_connected")
         live.publish(SALON, "activation", {"status": "done"}, state="active")

@@ -275,3 +275,24 @@ def test_polling_and_the_socket_agree(web, settings, live):
     pushed = recv(ws)
     ws.close()
     assert polled["seq"] == pushed["seq"] == 1 and polled["data"] == pushed["data"]
+
+
+def test_an_open_socket_starts_over_when_the_snapshot_is_lost(web, settings, live, redis_client):
+    """Redis flushed (or restarted) under an open socket: its seq counter begins again below what the page
+    saw, so plain forwarding would drop every new event as 'already seen'; a seq-0 snapshot starts over."""
+    from models.live import snapshot_key
+
+    host = web()
+    ws = connect(host, token_for(settings, 7))
+    assert recv(ws)["type"] == "snapshot"
+    for _ in range(3):
+        live.publish(7, "qr", QR)
+        recv(ws)
+    redis_client.delete(snapshot_key(7))
+    live.publish(7, "activation", {"status": "done"}, state="active")
+    fresh = recv_until(ws, lambda m: m["type"] == "snapshot")
+    assert fresh["seq"] == 0
+    assert fresh["data"]["activation"] == {"status": "done"} and fresh["data"]["state"] == "active"
+    live.publish(7, "welcome", {"status": "sent"})
+    assert recv(ws)["type"] == "welcome"  # and it follows the new counter from there
+    ws.close()

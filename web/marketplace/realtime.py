@@ -17,6 +17,7 @@ from collections import Counter
 from flask import request
 
 from models import events
+from models.live import snapshot_key
 from web.context import ctx
 from web.marketplace import messages, session, status, tokens
 from web.marketplace.fanout import RESYNC
@@ -77,6 +78,11 @@ def _first_message(ws) -> dict:
         return value if isinstance(value, dict) else {}
     except (ValueError, TypeError):
         return {}
+
+
+def _counter(redis_client, salon_id: int) -> int:
+    """The salon's current seq in Redis (it only grows, unless the snapshot was lost)."""
+    return int(redis_client.hget(snapshot_key(salon_id), "seq") or 0)
 
 
 def _resume_points(source: dict, salon_ids) -> dict[int, int]:
@@ -197,5 +203,9 @@ def _serve(ws, c) -> None:
             if seq > last.get(salon_id, 0):
                 ws.send(text)
                 last[salon_id] = seq
+            elif seq < last.get(salon_id, 0) and _counter(c.redis, salon_id) < last[salon_id]:
+                # Not a duplicate from the subscribe window: the snapshot was lost (Redis flushed or
+                # restarted) and its counter began again. Start the page over with a seq-0 snapshot.
+                send_snapshots()
     finally:
         fanout.unsubscribe(sub)  # always released, whatever ended the connection
