@@ -17,7 +17,8 @@ import time
 
 SMOKE = {
     "onboarding": {"n_latency": 2, "n_burst": 3, "interval": 0.5, "layouts": ("procfile",)},
-    "sync": {"large": False, "repeats": 1, "lifted": False, "storage_rows": (400, 1000)},
+    "sync": {"large": False, "repeats": 1, "lifted": False, "storage_rows": (400, 1000),
+             "small_salon": 997441},
     "websockets": {"sizes": (20,), "rate": 50, "seconds": 1},
     "webhooks": {"rate": 50, "seconds": 1, "repeats": 1, "wrk_seconds": 1, "classes": ("gevent",)},
     "redirect": {"rounds": 1, "seconds": 1, "profile": False, "classes": ("gevent",)},

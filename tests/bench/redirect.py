@@ -99,11 +99,11 @@ def start_redirect_web(s, name: str, worker_class: str, workers: int, threads: i
 
 
 def bench(rounds: int = 3, seconds: int = 10, workers: int = 2, threads: int = 8, connections: int = 32,
-          with_profile: bool = True, classes=("gthread",)) -> dict:
+          with_profile: bool = True, classes=("gthread",), database_url: str | None = None) -> dict:
     """Baseline and the redirect on each worker class in `classes`, alternately, `rounds` times."""
     from tests.support import free_port
 
-    with stack() as s:
+    with stack(database_url=database_url) as s:
         for worker_class in classes:
             start_redirect_web(s, f"web-{worker_class}", worker_class, workers, threads)
         base_port = s.ports.setdefault("baseline", free_port())
@@ -163,6 +163,14 @@ if __name__ == "__main__":
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--classes", default="gthread,gevent")
+    parser.add_argument("--db", default="sqlite", choices=["sqlite", "postgresql"])
     args = parser.parse_args()
-    print(json.dumps(bench(args.rounds, args.seconds, args.workers, args.threads,
-                           classes=tuple(args.classes.split(","))), indent=1, default=str))
+    from tests.bench.sync import drop_pg, pg_database
+
+    url = pg_database() if args.db == "postgresql" else None
+    try:
+        print(json.dumps(bench(args.rounds, args.seconds, args.workers, args.threads,
+                               classes=tuple(args.classes.split(",")), database_url=url), indent=1, default=str))
+    finally:
+        if url:
+            drop_pg(url)

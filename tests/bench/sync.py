@@ -128,13 +128,13 @@ def storage_only(database_url: str, salon_id: int = LARGE, clients: int = 20_000
 
 
 def run(large: bool = False, repeats: int = 3, lifted: bool = True, storage_rows=(20_000, 100_000),
-        postgres: bool = True) -> list[dict]:
+        postgres: bool = True, small_salon: int = SMALL) -> list[dict]:
     rows = []
-    small = [one_sync(SMALL, "5/s,200/min") for _ in range(repeats)]
+    small = [one_sync(small_salon, "5/s,200/min") for _ in range(repeats)]
     walls = sorted(r["wall_s"] for r in small)
     last = small[-1]
     bound = bound_seconds(last["requests"], [(5, 1), (200, 60)])
-    rows.append({"benchmark": "3. full sync, small salon at 5/s,200/min (enqueue -> done)",
+    rows.append({"benchmark": f"3. full sync, salon {small_salon} at 5/s,200/min (enqueue -> done)",
                  "p50": walls[len(walls) // 2] * 1000, "p99": walls[-1] * 1000, "unit": "ms (p99 col = max)",
                  "target": "< 10 s", "ok": walls[-1] < 10 and all(r["rejected_429"] == 0 for r in small),
                  "value": f"{last['rows']} rows, {last['requests']} requests (min {last['minimum_requests']}), "
