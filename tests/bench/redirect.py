@@ -35,7 +35,7 @@ BUCKETS = collections.OrderedDict([
     ("metrics", ("", "workers/metrics.py")),
     ("teardown (DB close)", ("do_teardown_appcontext", "flask/app.py")),
     ("all Redis calls", ("execute_command", "redis/client.py")),
-    ("all SQLite calls", ("", "peewee.py")),
+    ("all database calls (peewee)", ("", "peewee.py")),
 ])
 
 
