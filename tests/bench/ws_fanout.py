@@ -185,8 +185,8 @@ def ceiling(results, worker_class: str, limit_ms: float = 50) -> int:
     return max(ok, default=0)
 
 
-def run(sizes=(1000, 2000, 3000, 4000), rate: int = 1000, seconds: float = 10) -> list[dict]:
-    results = sweep(sizes=sizes, rate=rate, seconds=seconds)
+def run(sizes=(1000, 2000, 3000, 4000), rate: int = 1000, seconds: float = 10, stop_above_ms: float = 300) -> list[dict]:
+    results = sweep(sizes=sizes, rate=rate, seconds=seconds, stop_above_ms=stop_above_ms)
     rows = []
     for worker_class in ("gthread", "gevent"):
         first = next((r for r in results if r["class"] == worker_class and r["n"] == sizes[0]), None)
