@@ -171,7 +171,16 @@ def sweep(classes=("gthread", "gevent"), sizes=(1000, 2000, 3000, 4000), rate: i
             for worker_class in classes:
                 if worker_class not in alive:
                     continue
-                step = one_step(s, worker_class, n, rate, seconds)
+                try:
+                    step = one_step(s, worker_class, n, rate, seconds)
+                except Exception as exc:  # e.g. the worker was killed by gunicorn's arbiter: a result too
+                    step = {"class": worker_class, "n": n, "rate": rate, "opened": 0, "connect_s": 0, "published": 0,
+                            "received": 0, "errors": [f"{type(exc).__name__}: {exc}"[:300]], "error_count": 1,
+                            "latency_ms": {}, "rss_before_mb": 0, "rss_held_mb": 0, "threads_held": 0,
+                            "kb_per_socket": 0, "rss_end_mb": 0, "failed": True}
+                    name = f"web-{worker_class}-{n}"
+                    if name in s.services:
+                        s.services[name].kill()
                 results.append(step)
                 print(json.dumps(step), file=sys.stderr, flush=True)
                 if step["latency_ms"].get("p99", 1e9) > stop_above_ms or step["opened"] < n:
@@ -200,7 +209,7 @@ def run(sizes=(1000, 2000, 3000, 4000), rate: int = 1000, seconds: float = 10, s
                      "value": f"{first['kb_per_socket']:.0f} KiB/socket, {first['threads_held']} threads, "
                               f"{first['received']}/{first['published']} delivered"})
         rows.append({"benchmark": f"4. websockets, {worker_class}: ceiling at p99 < 50 ms", "value":
-                     f"{top} sockets (tried {', '.join(str(r['n']) + ':' + format(r['latency_ms'].get('p99', 0), '.0f') + 'ms' for r in results if r['class'] == worker_class)})",
+                     f"{top} sockets (tried {', '.join(str(r['n']) + ':' + ('failed' if r.get('failed') else format(r['latency_ms'].get('p99', 0), '.0f') + 'ms') for r in results if r['class'] == worker_class)})",
                      "target": ">= 3,000", "ok": top >= 3000})
     rows[-1]["detail"] = results
     return rows
