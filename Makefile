@@ -8,7 +8,7 @@ export APP_ENV ?= development
 export YCLIENTS_API_URL ?= http://127.0.0.1:5003
 export PYTHONUNBUFFERED := 1
 
-DEV_PROCESSES := whatsapp-sim yclients-sandbox web bridge worker
+DEV_PROCESSES := whatsapp-sim yclients-sandbox web bridge worker sync clock
 
 .PHONY: install run test test-sqlite test-postgres migrate bench clean
 
