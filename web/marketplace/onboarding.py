@@ -144,17 +144,25 @@ def _rules(templates, salon_id: int):
     return [(key.format(salon=salon_id, ip=ip), limit, window) for key, limit, window in templates]
 
 
-@blueprint.post("/marketplace/pairing-code")
-def pairing_code():
+def _command_target():
+    """(salon_id, body, None) for a JSON command from the session's page, or (None, None, error response)."""
     claims, error = _session_or_error()
     if error:
-        return error
+        return None, None, error
     body = _json_body()
     if body is None:
-        return _api_error("bad_request", 400)
+        return None, None, _api_error("bad_request", 400)
     salon_id = _authorised_salon(claims, body.get("salon_id"))
     if salon_id is None:
-        return _api_error("forbidden_salon", 403)
+        return None, None, _api_error("forbidden_salon", 403)
+    return salon_id, body, None
+
+
+@blueprint.post("/marketplace/pairing-code")
+def pairing_code():
+    salon_id, body, error = _command_target()
+    if error:
+        return error
     phone = validation.phone(body.get("phone"))
     if phone is None:
         return _api_error("invalid_phone", 400)
@@ -170,15 +178,9 @@ def pairing_code():
 
 @blueprint.post("/marketplace/restart-linking")
 def restart_linking():
-    claims, error = _session_or_error()
+    salon_id, _, error = _command_target()
     if error:
         return error
-    body = _json_body()
-    if body is None:
-        return _api_error("bad_request", 400)
-    salon_id = _authorised_salon(claims, body.get("salon_id"))
-    if salon_id is None:
-        return _api_error("forbidden_salon", 403)
     wait = limiter().allow(*_rules(RESTART_LIMITS, salon_id))
     if wait:
         return _api_error("rate_limited", 429, retry_after=wait)
