@@ -26,6 +26,9 @@ REQUIRED_IN_PRODUCTION = (
     "WAHA_API_KEY",
     "WAHA_WEBHOOK_SECRET",
     "BRIDGE_PUBLIC_URL",
+    "YCLIENTS_PARTNER_ID",
+    "HEALTH_TOKEN",
+    "SUPPORT_CONTACT",
 )
 
 # Development fills these so `make run` works on a fresh machine. None of them is a real secret.
@@ -40,7 +43,12 @@ DEVELOPMENT_DEFAULTS = {
     "WAHA_API_KEY": "dev-waha-api-key",
     "WAHA_WEBHOOK_SECRET": "dev-waha-webhook-secret",
     "BRIDGE_PUBLIC_URL": "http://127.0.0.1:5001",
+    "YCLIENTS_PARTNER_ID": "1",
+    "SUPPORT_CONTACT": "support@aiadmin.example",
 }
+
+# Whose X-Forwarded-For is believed unless TRUSTED_PROXIES says otherwise: loopback only.
+DEFAULT_TRUSTED_PROXIES = ("127.0.0.0/8", "::1/128")
 
 
 class ConfigError(Exception):
@@ -95,6 +103,9 @@ class Settings:
     waha_webhook_secret: str = DEVELOPMENT_DEFAULTS["WAHA_WEBHOOK_SECRET"]
     bridge_public_url: str = DEVELOPMENT_DEFAULTS["BRIDGE_PUBLIC_URL"]
     health_token: str = ""
+    yclients_partner_id: str = DEVELOPMENT_DEFAULTS["YCLIENTS_PARTNER_ID"]
+    support_contact: str = DEVELOPMENT_DEFAULTS["SUPPORT_CONTACT"]
+    trusted_proxies: tuple = field(default_factory=lambda: _networks(""))
     # Tuning knobs (documented in docs/operations.md); safe defaults, rarely changed.
     records_days_back: int = 30
     records_days_ahead: int = 90
@@ -158,6 +169,9 @@ class Settings:
             waha_webhook_secret=get("WAHA_WEBHOOK_SECRET"),
             bridge_public_url=get("BRIDGE_PUBLIC_URL").rstrip("/"),
             health_token=env.get("HEALTH_TOKEN", "").strip(),
+            yclients_partner_id=get("YCLIENTS_PARTNER_ID"),
+            support_contact=get("SUPPORT_CONTACT"),
+            trusted_proxies=_networks(env.get("TRUSTED_PROXIES", "")),
             records_days_back=number("RECORDS_DAYS_BACK", "30"),
             records_days_ahead=number("RECORDS_DAYS_AHEAD", "90"),
             http_timeout=number("HTTP_TIMEOUT", "10", float),
@@ -174,6 +188,22 @@ class Settings:
             "waha_webhook_secret_configured": bool(self.waha_webhook_secret),
             "health_token_configured": bool(self.health_token),
         }
+
+
+def _networks(text: str) -> tuple:
+    """TRUSTED_PROXIES: comma- or space-separated CIDRs (a bare address is a /32 or /128)."""
+    import ipaddress
+
+    parts = [p for p in re.split(r"[\s,]+", text.strip()) if p]
+    if not parts:
+        return tuple(ipaddress.ip_network(p) for p in DEFAULT_TRUSTED_PROXIES)
+    networks = []
+    for part in parts:
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ConfigError(f"TRUSTED_PROXIES: {part!r} is not an address or CIDR") from None
+    return tuple(networks)
 
 
 def load_or_exit(environ: Mapping[str, str] | None = None) -> Settings:

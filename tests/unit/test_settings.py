@@ -18,6 +18,9 @@ FULL_PRODUCTION = {
     "WAHA_API_KEY": "k" * 20,
     "WAHA_WEBHOOK_SECRET": "s" * 20,
     "BRIDGE_PUBLIC_URL": "http://bridge:5001",
+    "YCLIENTS_PARTNER_ID": "4242",
+    "HEALTH_TOKEN": "h" * 32,
+    "SUPPORT_CONTACT": "https://t.me/aiadmin_support",
 }
 
 
@@ -97,3 +100,20 @@ def test_web_in_production_without_secrets_refuses_to_start():
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "WAHA_WEBHOOK_SECRET" in result.stderr
+
+
+def test_trusted_proxies_default_to_loopback_and_read_cidrs():
+    import ipaddress
+
+    assert Settings.from_env({"APP_ENV": "development"}).trusted_proxies == (
+        ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+    custom = Settings.from_env({"APP_ENV": "development", "TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7"})
+    assert custom.trusted_proxies == (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("192.0.2.7/32"))
+    with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):
+        Settings.from_env({"APP_ENV": "development", "TRUSTED_PROXIES": "not-a-net"})
+
+
+def test_partner_id_and_support_contact_are_read():
+    settings = Settings.from_env(FULL_PRODUCTION)
+    assert settings.yclients_partner_id == "4242"
+    assert settings.support_contact == "https://t.me/aiadmin_support"
