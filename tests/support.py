@@ -33,6 +33,7 @@ def settings_env(settings) -> dict[str, str]:
         "YCLIENTS_PARTNER_TOKEN": settings.yclients_partner_token,
         "YCLIENTS_APP_ID": str(settings.yclients_app_id),
         "YCLIENTS_USER_TOKEN": settings.yclients_user_token,
+        "YCLIENTS_PARTNER_ID": settings.yclients_partner_id,
         "YCLIENTS_RATE_LIMIT": ",".join(f"{limit}/{window}s" for limit, window in settings.yclients_rate_limit.windows),
         "WAHA_URL": settings.waha_url,
         "WAHA_API_KEY": settings.waha_api_key,
