@@ -82,6 +82,22 @@ def schedule_full_syncs() -> None:
 
 
 @actor(queue_name=LIFECYCLE_QUEUE, max_retries=0, time_limit=60_000)
+def schedule_schedule_syncs() -> None:
+    """`sync_schedules(id)` for every active salon: staff working intervals for the next 30 days."""
+    from workers.lifecycle.periodic import enqueue_schedule_syncs
+
+    enqueue_schedule_syncs(_jobs())
+
+
+@actor(queue_name=LIFECYCLE_QUEUE, max_retries=0, time_limit=60_000)
+def schedule_company_refreshes() -> None:
+    """`refresh_company(id)` for every active salon whose company card is a week old."""
+    from workers.lifecycle.periodic import enqueue_company_refreshes
+
+    enqueue_company_refreshes(_jobs())
+
+
+@actor(queue_name=LIFECYCLE_QUEUE, max_retries=0, time_limit=60_000)
 def expire_abandoned_onboardings() -> None:
     """`expire_onboarding(id)` for every salon stuck in `pending_whatsapp` for over 24 h."""
     from workers.lifecycle.periodic import enqueue_expiries
