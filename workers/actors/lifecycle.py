@@ -4,6 +4,7 @@ from __future__ import annotations
 from bridge.errors import PermanentGatewayError
 from workers.registry import actor
 from workers.runtime import runtime
+from workers.yclients.errors import PermanentError
 
 QUEUE = "webhooks"
 LIFECYCLE_QUEUE = "lifecycle"
@@ -37,6 +38,15 @@ def uninstall_salon(salon_id: int) -> None:
     from workers.lifecycle.salon_state import uninstall
 
     uninstall(salon_id=salon_id, source="support", **_deps())
+
+
+@actor(queue_name=LIFECYCLE_QUEUE, time_limit=60_000, throws=PERMANENT + (PermanentError,))
+def disconnect_salon(salon_id: int) -> None:
+    """Partner-side disconnect: uninstall the app in YCLIENTS, then locally (what `aiadmin disconnect` does).
+    A YCLIENTS refusal (4xx) changes nothing here and goes to `aiadmin failed`."""
+    from workers.lifecycle.disconnect import disconnect
+
+    disconnect(api=runtime().service("yclients"), salon_id=salon_id, source="support", **_deps())
 
 
 @actor(queue_name=LIFECYCLE_QUEUE, time_limit=60_000, throws=PERMANENT)

@@ -31,6 +31,7 @@ LIST_ENTITIES = ("service_categories", "services", "staff")
 SYNCABLE_STATES = (S.ACTIVE,)
 LEASE_TTL = 20.0
 DEFAULT_BUDGET = 300.0  # seconds of work per actor run (the actor's time limit is far above)
+INCREMENTAL_OVERLAP = dt.timedelta(minutes=5)
 
 
 class SyncFailed(Exception):
@@ -76,7 +77,10 @@ def current_run(salon_id: int, kind: str, deps) -> SyncRun:
         last = (SyncRun.select().where((SyncRun.salon_id == salon_id) & (SyncRun.status == DONE))
                 .order_by(SyncRun.id.desc()).first())
         if last is not None:
-            checkpoints["records"]["changed_after"] = last.started_at.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+            # Overlap the previous run a little: YCLIENTS change times have whole seconds and its clock is not
+            # ours, so a change in the same second as that run's start must not fall between two runs.
+            since = last.started_at - INCREMENTAL_OVERLAP
+            checkpoints["records"]["changed_after"] = since.strftime("%Y-%m-%dT%H:%M:%S+00:00")
     with deps.database.atomic():
         run = SyncRun.create(salon_id=salon_id, kind=kind, status=RUNNING, checkpoints=checkpoints)
         record(salon_id, "sync_started", "worker", run_id=run.id, sync_kind=kind)
