@@ -198,3 +198,31 @@ def test_aiadmin_disconnect_uninstalls_in_yclients_then_locally_and_is_idempoten
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["yclients"] == "already_uninstalled" and json.loads(again.stdout)["local"] == "noop"
     assert aiadmin(stack.settings, "disconnect", "123", "--yes").returncode == 1  # an unknown salon
+
+
+def test_without_total_count_every_page_is_read_until_a_short_or_empty_one(services, settings, database):
+    from tests.unit.workers.test_sync_full import db_digest
+
+    stack = Stack(services, settings)
+    stack.faults(omit_total_count=True)  # 1,400 clients = 7 full pages, then an empty one; 4,000 records
+    active(SMALL)
+    stack.worker(queues=("sync",))
+    stack.jobs.send("sync_salon", SMALL, "full")
+    wait_for(lambda: done(database, SMALL), timeout=180, interval=0.5, message=f"sync\n{stack.logs()}")
+    fresh(database)
+    expected = stack.digest(SMALL, *records_window(stack.settings))
+    assert db_digest(SMALL) == expected and expected["counts"]["clients"] == 1400
+    assert stack.stats()["by_path"]["/api/v1/company/<int:salon_id>/clients/search"] == 8
+
+
+def test_the_welcome_names_the_salon_from_its_yclients_card(services, settings, database):
+    from models.outbound import OutboundMessage
+
+    stack = Stack(services, settings)
+    active(SMALL, title=f"Салон {SMALL}")  # the redirect's placeholder; no sync has run yet
+    stack.worker(queues=("onboarding",))
+    stack.jobs.send("send_welcome", SMALL)
+    wait_for(lambda: fresh(database) or OutboundMessage.select().exists(), timeout=60, interval=0.3,
+             message=f"the welcome\n{stack.logs()}")
+    text = OutboundMessage.get().text
+    assert "«KULTURA Малаховка»" in text and f"Салон {SMALL}" not in text
