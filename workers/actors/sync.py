@@ -33,7 +33,7 @@ def sync_exhausted(message_data: dict, retry_info: dict) -> None:
 
 # A 4xx (403: credentials, 404: staff gone) cannot be fixed by retrying: it goes to `aiadmin failed`.
 @actor(queue_name="sync", time_limit=300_000, max_retries=5, min_backoff=5_000, max_backoff=300_000,
-       throws=(PermanentError,))
+       throws=(PermanentError, SyncFailed))
 def sync_schedules(salon_id: int) -> None:
     """Working intervals of the salon's bookable staff for the next 30 days (hourly; workers/sync/schedules.py)."""
     from workers.onboarding.deps import from_runtime

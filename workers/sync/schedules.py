@@ -75,6 +75,16 @@ def bookable_staff(salon_id: int) -> list[int]:
     return [row.yclients_id for row in rows.order_by(Staff.yclients_id) if not int((row.data or {}).get("hidden") or 0)]
 
 
+def _fetch(deps, salon_id: int, staff_id: int, start: dt.date, end: dt.date) -> list:
+    from workers.sync.full import SyncAccessDenied, access_denied_text
+    from workers.yclients.errors import AccessDenied
+
+    try:
+        return deps.api.staff_schedule(salon_id, staff_id, start.isoformat(), end.isoformat())
+    except AccessDenied as exc:  # named for `aiadmin failed`, like the sync's
+        raise SyncAccessDenied(access_denied_text("schedules", exc)) from exc
+
+
 def sync_schedules(salon_id: int, deps, days: int = DAYS, today: dt.date | None = None) -> int | None:
     """Refresh the salon's schedules; returns the rows stored, or None when skipped (not active / busy)."""
     salon = Salon.get_or_none(Salon.salon_id == salon_id)
@@ -91,7 +101,7 @@ def sync_schedules(salon_id: int, deps, days: int = DAYS, today: dt.date | None 
         staff_ids = bookable_staff(salon_id)
         stored = 0
         for staff_id in staff_ids:
-            fetched = deps.api.staff_schedule(salon_id, staff_id, start.isoformat(), end.isoformat())
+            fetched = _fetch(deps, salon_id, staff_id, start, end)
             rows = [r for r in schedule_rows(salon_id, staff_id, fetched, tz, utcnow()) if start <= r["date"] <= end]
             with deps.database.atomic():
                 (StaffSchedule.delete().where((StaffSchedule.salon_id == salon_id) &

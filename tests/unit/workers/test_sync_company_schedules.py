@@ -169,3 +169,16 @@ def test_schedules_store_working_intervals_for_30_local_days_and_replace_them(se
 def test_schedules_are_not_synced_for_a_salon_that_is_not_active(settings, database, redis_client):
     make_salon(salon_id=URAL, state=S.FROZEN)
     assert sync_schedules(URAL, deps_for(settings, database, redis_client, DataApi(Catalog().get(URAL)))) is None
+
+
+def test_a_refused_schedule_read_is_named_for_support(settings, database, redis_client):
+    class NoSchedules(DataApi):
+        def staff_schedule(self, *args):
+            raise AccessDenied("403", status=403, message="Не указан идентификатор партнера")
+
+    data = Catalog().get(URAL)
+    make_salon(salon_id=URAL, state=S.ACTIVE)
+    with database.atomic():
+        upsert("staff", URAL, data.staff())
+    with pytest.raises(SyncAccessDenied, match="YCLIENTS не дал доступ к графикам сотрудников: 403 Не указан"):
+        sync_schedules(URAL, deps_for(settings, database, redis_client, NoSchedules(data)))
