@@ -226,3 +226,29 @@ def test_the_welcome_names_the_salon_from_its_yclients_card(services, settings, 
              message=f"the welcome\n{stack.logs()}")
     text = OutboundMessage.get().text
     assert "«KULTURA Малаховка»" in text and f"Салон {SMALL}" not in text
+
+
+def test_refused_tokenless_webhooks_never_block_yclients_lifecycle_webhooks(services, settings, database):
+    from models.webhook_delivery import WebhookDelivery
+
+    web_port = free_port()
+    stack = Stack(services, settings.replace(public_base_url=f"http://127.0.0.1:{web_port}"))
+    web = services("web", [str(BIN / "gunicorn"), "--worker-class", "gthread", "--workers", "1", "--threads", "4",
+                           "--bind", f"127.0.0.1:{web_port}", "web:create_app()"], stack.settings)
+    web.wait_http(f"http://127.0.0.1:{web_port}/healthz")
+    active(SMALL)
+    shared = f"{stack.settings.public_base_url}/webhook/yclients"
+
+    def send(**body):
+        return requests.post(f"{stack.sandbox_url}/_sandbox/webhooks", json={"salon_id": SMALL, **body},
+                             timeout=30).json()
+
+    # YCLIENTS posts data webhooks without a token to the shared URL (from its own address): refused...
+    statuses = [send(kind="record", status="update", resource_id=SMALL * 10_000_000 + 1, url=shared)["status"]
+                for _ in range(33)]
+    assert statuses == [401] * 30 + [429] * 3
+    # ...yet its lifecycle webhook from that same address, with the partner token, is accepted.
+    answer = send(kind="freeze")
+    assert answer["status"] == 200, answer
+    fresh(database)
+    assert [d.event for d in WebhookDelivery.select()] == ["freeze"]
