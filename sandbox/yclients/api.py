@@ -153,8 +153,8 @@ def records(salon_id):
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=zone)
         if data.span_start.replace(tzinfo=zone) <= moment:
-            selected = [i for i in selected
-                        if data.record_id(i) in deleted and dt.datetime.fromisoformat(deleted[data.record_id(i)]) > moment]
+            since = {rid for rid, when in deleted.items() if dt.datetime.fromisoformat(when) > moment}
+            selected = [i for i in selected if data.record_id(i) in since]
     offset = (page - 1) * count
     indexes = selected[offset:offset + count]
     naive = ctx().faults.snapshot()["naive_datetimes"]

@@ -25,5 +25,6 @@ def disconnect(db, salon_id: int, *, api, waha, live=None, source: str = "suppor
     removed = api.uninstall(salon_id)
     with db.atomic():
         record(salon_id, "yclients_uninstalled" if removed else "yclients_already_uninstalled", actor=source)
-    logger.info("salon %s: partner uninstall in YCLIENTS (%s)", salon_id, "done" if removed else "already not installed")
+    logger.info("salon %s: partner uninstall in YCLIENTS (%s)", salon_id,
+                "done" if removed else "already not installed")
     return removed, uninstall(db, salon_id, waha=waha, live=live, source=source)
