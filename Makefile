@@ -10,7 +10,7 @@ export PYTHONUNBUFFERED := 1
 
 DEV_PROCESSES := whatsapp-sim yclients-sandbox web bridge worker sync clock
 
-.PHONY: install run test test-sqlite test-postgres migrate bench clean
+.PHONY: install run test lint-imports test-sqlite test-postgres migrate bench clean
 
 install: $(STAMP)
 
@@ -31,11 +31,15 @@ run: install
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho -f Procfile.dev start $(if $(REDIS_URL),$(DEV_PROCESSES),)
 
 # SQLite always; PostgreSQL too when TEST_POSTGRES_URL is set (CI sets it and requires it).
-test: install
+test: install lint-imports
 	$(BIN)/pytest -p no:cacheprovider --db sqlite $(PYTEST_ARGS)
 	@if [ -n "$$TEST_POSTGRES_URL" ] || [ -n "$$CI" ]; then \
 		$(BIN)/pytest -p no:cacheprovider --db postgresql -m "not e2e" $(PYTEST_ARGS); \
 	else echo "TEST_POSTGRES_URL not set: PostgreSQL run skipped (CI runs it)"; fi
+
+# The dependency direction of docs/architecture.md (contracts in setup.cfg [importlinter]).
+lint-imports: install
+	$(BIN)/lint-imports --no-cache
 
 # The benchmark suite over the real processes; prints a table (docs/performance.md). BENCH_ARGS e.g.
 # "--only 4,6", "--large" (the large salon at the official budget, ~3 min more), "--json var/bench.json".

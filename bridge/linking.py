@@ -20,6 +20,7 @@ from models import salon as S
 from models.db import utcnow
 from models.salon import Salon
 from models.timeline import record
+from runtime.logs import mask_phone
 
 logger = logging.getLogger("aiadmin.bridge")
 
@@ -328,6 +329,4 @@ def _bytes(value) -> str | None:
 
 
 def _masked(phone: str) -> str:
-    from workers.logs import mask_phone
-
     return mask_phone(phone)

@@ -3,18 +3,19 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, request
 
-from settings import Settings
+from runtime.settings import Settings
 
 
 def create_app(settings: Settings | None = None, *, context=None) -> Flask:
     from models.db import init_database
     from models.live import LiveStatus
-    from settings import load_or_exit
-    from workers.broker import build_broker, redis_client
-    from workers.jobs import Jobs
-    from workers.logs import configure_logging
-    from workers.metrics import configure as configure_metrics
-    from workers.metrics_http import respond as metrics_respond
+    from runtime.settings import load_or_exit
+    from runtime.broker import build_broker
+    from runtime.redis_client import redis_client
+    from runtime.jobs import Jobs
+    from runtime.logs import configure_logging
+    from runtime.metrics import configure as configure_metrics
+    from runtime.metrics_endpoint import respond as metrics_respond
 
     settings = settings or load_or_exit()
     if context is None:

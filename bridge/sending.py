@@ -21,7 +21,7 @@ from models import outbound as O
 from models.db import utcnow
 from models.outbound import OutboundMessage
 from models.timeline import record
-from workers import metrics
+from runtime import metrics
 
 logger = logging.getLogger("aiadmin.bridge")
 

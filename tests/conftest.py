@@ -16,7 +16,7 @@ import redis as redis_lib
 from models.db import init_database
 from models.registry import all_models
 from sandbox import redis_server
-from settings import RateLimit, Settings
+from runtime.settings import RateLimit, Settings
 from tests.support import Service, free_port, settings_env
 
 IN_CI = bool(os.environ.get("CI"))

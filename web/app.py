@@ -9,19 +9,20 @@ from flask_sock import Sock
 
 from models.db import init_database
 from models.live import LiveStatus
-from settings import Settings
+from runtime.broker import build_broker
+from runtime.jobs import Jobs
+from runtime.redis_client import redis_client
+from runtime.settings import Settings
 from web.context import WebContext
-from workers.broker import build_broker, redis_client
-from workers.jobs import Jobs
 
 logger = logging.getLogger("aiadmin.web")
 sock = Sock()  # unbound; bound to each app in create_app (flask-sock's init_app pattern)
 
 
 def create_app(settings: Settings | None = None, *, context: WebContext | None = None) -> Flask:
-    from settings import load_or_exit
-    from workers.logs import configure_logging
-    from workers.metrics import configure as configure_metrics
+    from runtime.settings import load_or_exit
+    from runtime.logs import configure_logging
+    from runtime.metrics import configure as configure_metrics
 
     settings = settings or load_or_exit()
     if context is None:

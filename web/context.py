@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import current_app
 
-from settings import Settings
+from runtime.settings import Settings
 
 
 @dataclass

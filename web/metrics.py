@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from runtime.metrics_endpoint import respond
+from runtime.queue_gauges import QueueCollector
 from web.context import ctx
 
 blueprint = Blueprint("metrics", __name__)
@@ -10,8 +12,5 @@ blueprint = Blueprint("metrics", __name__)
 
 @blueprint.get("/metrics")
 def metrics_endpoint():
-    from workers.metrics_http import respond
-    from workers.metrics_queues import QueueCollector
-
     c = ctx()
     return respond(c.settings.health_token, [QueueCollector(c.redis, c.database)])

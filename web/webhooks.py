@@ -16,8 +16,8 @@ from models.db import utcnow
 from models.webhook_delivery import DATA, LIFECYCLE, WebhookDelivery
 from web import webhook_auth
 from web.context import ctx
-from workers import metrics
-from workers import metrics
+from runtime import metrics
+from runtime import metrics
 
 logger = logging.getLogger("aiadmin.web.webhooks")
 

@@ -5,17 +5,18 @@ import dramatiq
 
 from models.db import init_database
 from models.live import LiveStatus
-from settings import Settings
+from runtime.settings import Settings
 from workers import registry
-from workers.broker import build_broker, redis_client
+from runtime.broker import build_broker
+from runtime.redis_client import redis_client
 from workers.runtime import Runtime, install
 from workers.services import build_services
 
 
 def bootstrap(settings: Settings | None = None) -> Runtime:
-    from settings import load_or_exit
-    from workers.logs import configure_logging
-    from workers.metrics import configure as configure_metrics
+    from runtime.settings import load_or_exit
+    from runtime.logs import configure_logging
+    from runtime.metrics import configure as configure_metrics
 
     settings = settings or load_or_exit()
     configure_logging(settings, process="worker")

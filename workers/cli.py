@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from settings import Settings
+from runtime.settings import Settings
 from workers.cli_common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, database
 
 __all__ = ["main", "CliError", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE"]
@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None, settings: Settings | None = None) -> int:
-    from settings import ConfigError
+    from runtime.settings import ConfigError
 
     parser = build_parser()
     try:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from settings import Settings
+from runtime.settings import Settings
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -27,7 +27,7 @@ def database(settings: Settings):
 def broker(settings: Settings):
     """An enqueue-only broker (the worker's middleware runs in the worker, not here)."""
     from workers import registry
-    from workers.broker import build_broker
+    from runtime.broker import build_broker
 
     built = build_broker(settings)
     registry.declare(built)  # so a re-queue can check the actor still exists
@@ -35,7 +35,7 @@ def broker(settings: Settings):
 
 
 def redis(settings: Settings):
-    from workers.broker import redis_client
+    from runtime.redis_client import redis_client
 
     return redis_client(settings)
 

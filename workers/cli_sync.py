@@ -83,7 +83,7 @@ def wait_for_sync(client, salon_id: int, since_seq: int, pubsub, timeout: float,
 
 def cmd_resync(settings, args) -> int:
     from models.live import channel, snapshot_key
-    from workers.jobs import Jobs
+    from runtime.jobs import Jobs
 
     database(settings)
     salon = _salon(args.salon_id)
@@ -152,7 +152,7 @@ def cmd_purge(settings, args) -> int:
 
 
 def cmd_ping(settings, args) -> int:
-    from workers.jobs import Jobs
+    from runtime.jobs import Jobs
 
     client = redis(settings)
     token = uuid.uuid4().hex

@@ -102,10 +102,11 @@ class Clock:
 
 
 def main() -> None:
-    from settings import load_or_exit
-    from workers.broker import build_broker, redis_client
-    from workers.jobs import Jobs
-    from workers.logs import configure_logging
+    from runtime.settings import load_or_exit
+    from runtime.broker import build_broker
+    from runtime.redis_client import redis_client
+    from runtime.jobs import Jobs
+    from runtime.logs import configure_logging
 
     settings = load_or_exit()
     configure_logging(settings, process="clock")

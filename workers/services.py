@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from settings import Settings
+from runtime.settings import Settings
 
 FACTORIES: dict[str, str] = {
     "waha": "bridge.waha:client_from_settings",

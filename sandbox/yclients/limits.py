@@ -16,7 +16,7 @@ DEFAULT_BUDGET = ((5, 1), (200, 60))
 def parse_budget(text: str | None) -> tuple[tuple[int, int], ...]:
     if not text:
         return DEFAULT_BUDGET
-    from settings import RateLimit
+    from runtime.settings import RateLimit
 
     return RateLimit.parse(text).windows
 

@@ -8,8 +8,8 @@ import redis as redis_lib
 
 from tests.bench.stack import stack
 from tests.support import wait_for
-from workers.broker import build_broker
-from workers.jobs import Jobs
+from runtime.broker import build_broker
+from runtime.jobs import Jobs
 
 
 def one_run() -> float:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sandbox import redis_server
-from settings import RateLimit, Settings
+from runtime.settings import RateLimit, Settings
 from tests.support import BIN, Service, free_port, settings_env
 
 

@@ -23,8 +23,8 @@ from models import salon as S
 from models.db import init_database
 from tests.bench.stack import stack
 from tests.support import BIN, wait_for
-from workers.broker import build_broker
-from workers.jobs import Jobs
+from runtime.broker import build_broker
+from runtime.jobs import Jobs
 
 SMALL, LARGE = 962302, 990000
 PAGE = 200

@@ -19,8 +19,8 @@ from models.sync_run import SyncRun
 from sandbox.yclients.signing import demo_user, signed_user_data
 from tests.bench.stack import stack
 from tests.support import BIN, free_port, wait_for
-from workers.broker import build_broker
-from workers.jobs import Jobs
+from runtime.broker import build_broker
+from runtime.jobs import Jobs
 
 SALON = 962302  # the sandbox's small salon: 1,400 clients and 4,000 records over 31 requests
 PHONE = "79001234567"

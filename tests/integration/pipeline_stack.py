@@ -4,9 +4,9 @@ from __future__ import annotations
 import requests
 
 from tests.support import BIN, free_port
-from workers.broker import build_broker
-from workers.jobs import Jobs
-from settings import RateLimit
+from runtime.broker import build_broker
+from runtime.jobs import Jobs
+from runtime.settings import RateLimit
 
 
 class Stack:

@@ -14,8 +14,8 @@ from models.live import LiveStatus
 from models.outbound import OutboundMessage
 from models.salon import Salon
 from tests.support import BIN, ROOT, free_port, wait_for
-from workers.broker import build_broker
-from workers.jobs import Jobs
+from runtime.broker import build_broker
+from runtime.jobs import Jobs
 
 pytestmark = pytest.mark.integration
 

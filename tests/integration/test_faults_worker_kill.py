@@ -1,7 +1,7 @@
 """Fault: the worker is SIGKILLed in the middle of an onboarding's full sync (real processes end to end).
 
 What protects us: Dramatiq acknowledges a message only when it is done, and our broker's short heartbeat
-timeout with frequent maintenance (workers/broker.py) hands a dead worker's messages to a live one within
+timeout with frequent maintenance (runtime/broker.py) hands a dead worker's messages to a live one within
 seconds; the sync commits each page with its checkpoint in one transaction and upserts on
 (salon_id, yclients_id); the activation is skipped once the salon is active and the welcome row's
 unique key makes a second send impossible.

@@ -51,8 +51,8 @@ def test_onboarding_and_sync_complete_under_5xx_html_429_and_slow_answers_within
         # Now YCLIENTS fails every data call: a sync whose retries run out is recorded for support.
         Salon.create(salon_id=OTHER, state=S.ACTIVE, whatsapp_phone="79001112233", whatsapp_state=S.WA_CONNECTED)
         f.sandbox_faults(error_rate=1.0, latency_ms=0)
-        f.jobs.broker.get_actor("sync_salon").send_with_options(args=(OTHER, "full"), max_retries=1,
-                                                                min_backoff=200, max_backoff=400)
+        f.jobs.send_with_options("sync_salon", args=(OTHER, "full"), max_retries=1, min_backoff=200,
+                                 max_backoff=400)
 
         def recorded():
             f.fresh()

@@ -105,8 +105,8 @@ def test_retries_exhausted_on_5xx_end_in_activation_failed_and_a_failure_record(
     stack.faults(activation_status=503)
     stack.worker()
     # Fewer retries than the actor's default, to keep the test short; the path is the same.
-    stack.jobs.broker.get_actor("activate_integration").send_with_options(
-        args=(SALON,), max_retries=1, min_backoff=100, max_backoff=200)
+    stack.jobs.send_with_options("activate_integration", args=(SALON,), max_retries=1, min_backoff=100,
+                                 max_backoff=200)
     failure = wait_for(lambda: Failure.get_or_none(Failure.actor_name == "activate_integration"), timeout=60,
                        message=f"failure record\n{stack.logs()}")
     assert not failure.permanent and failure.attempts == 2 and failure.args == [SALON]

@@ -13,8 +13,8 @@ import pytest
 from models.failure import Failure
 from models.salon import Salon
 from tests.support import BIN, ROOT, settings_env, wait_for
-from workers.broker import build_broker
-from workers.jobs import Jobs
+from runtime.broker import build_broker
+from runtime.jobs import Jobs
 
 pytestmark = pytest.mark.integration
 

@@ -37,8 +37,8 @@ def test_a_sync_failed_by_fault_injection_is_requeued_and_completes(services, se
     stack.faults(error_rate=1.0)  # YCLIENTS answers every data request with a 500
     worker = stack.worker(queues=("sync",))
     # Production retries a sync for minutes; the same message with a short retry budget keeps the test fast.
-    stack.jobs.broker.get_actor("sync_salon").send_with_options(args=(SALON, "full"), max_retries=1,
-                                                                 min_backoff=100, max_backoff=200)
+    stack.jobs.send_with_options("sync_salon", args=(SALON, "full"), max_retries=1, min_backoff=100,
+                                 max_backoff=200)
 
     def failed_syncs():
         return [row for row in json.loads(aiadmin(stack.settings, "failed", "--json", "--salon", str(SALON)))

@@ -15,8 +15,8 @@ from models.salon import Salon
 from models.timeline import TimelineEvent
 from models.webhook_delivery import WebhookDelivery
 from tests.support import BIN, free_port, wait_for
-from workers.broker import build_broker
-from workers.jobs import Jobs
+from runtime.broker import build_broker
+from runtime.jobs import Jobs
 
 pytestmark = pytest.mark.integration
 

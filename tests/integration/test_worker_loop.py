@@ -8,8 +8,8 @@ import pytest
 import redis as redis_lib
 
 from tests.support import BIN, wait_for
-from workers.broker import build_broker
-from workers.jobs import Jobs
+from runtime.broker import build_broker
+from runtime.jobs import Jobs
 
 pytestmark = pytest.mark.integration
 

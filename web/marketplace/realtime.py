@@ -22,7 +22,7 @@ from web.context import ctx
 from web.marketplace import messages, session, status, tokens
 from web.marketplace.fanout import RESYNC
 from web.marketplace.security import origin_allowed
-from workers import metrics
+from runtime import metrics
 
 logger = logging.getLogger("aiadmin.web.ws")
 

@@ -14,7 +14,7 @@ from flask import Blueprint, redirect, request
 from web.context import ctx
 from web.errors import error_page
 from web.marketplace import messages, registration, session, tokens, userdata, validation
-from workers import metrics
+from runtime import metrics
 
 logger = logging.getLogger("aiadmin.web.redirect")
 blueprint = Blueprint("marketplace_redirect", __name__)

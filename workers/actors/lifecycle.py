@@ -19,7 +19,7 @@ def _deps():
 
 
 def _jobs():
-    from workers.jobs import Jobs
+    from runtime.jobs import Jobs
 
     return Jobs(runtime().broker)
 

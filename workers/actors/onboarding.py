@@ -62,7 +62,7 @@ def reconcile_onboardings(older_than_s: int = 180) -> None:
     """Periodic: re-enqueue onboarding steps whose message was lost (e.g. Redis restarted); all idempotent."""
     import datetime as dt
 
-    from workers.jobs import Jobs
+    from runtime.jobs import Jobs
     from workers.onboarding.reconcile import reconcile
     from workers.runtime import runtime
 

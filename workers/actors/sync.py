@@ -1,7 +1,12 @@
 """Sync actors (issue: pipeline)."""
 from __future__ import annotations
 
+from models import salon as S
+from models.salon import Salon
+from workers.onboarding.completion import maybe_complete
+from workers.onboarding.deps import from_runtime
 from workers.registry import actor
+from workers.sync import company, full, schedules
 from workers.sync.full import SyncFailed
 from workers.yclients.errors import PermanentError
 
@@ -12,23 +17,19 @@ from workers.yclients.errors import PermanentError
        throws=(SyncFailed,), on_retry_exhausted="sync_exhausted")
 def sync_salon(salon_id: int, kind: str = "full") -> None:
     """Full (or incremental) sync of a salon's data from YCLIENTS; resumable from checkpoints."""
-    from workers.onboarding.deps import from_runtime
-    from workers.sync.full import sync_salon as run
-
     deps = from_runtime()
-    if run(salon_id, kind, deps) == "continue":
+    outcome = full.sync_salon(salon_id, kind, deps)
+    if outcome == "continue":
         deps.enqueue("sync_salon", salon_id, kind)  # after the lease is released and the page committed
+    elif outcome == "done":
+        maybe_complete(salon_id, deps)  # the sync may be what the onboarding page still waited for
 
 
 @actor(queue_name="sync", max_retries=3, time_limit=60_000)
 def sync_exhausted(message_data: dict, retry_info: dict) -> None:
     """sync_salon failed for good on transient errors: mark the run failed and tell the page."""
-    from workers.onboarding.deps import from_runtime
-    from workers.sync.full import fail
-
-    fail(int(message_data["args"][0]), from_runtime(), f"YCLIENTS unavailable after {retry_info.get('retries')} "
-                                                       "retries")
-
+    full.fail(int(message_data["args"][0]), from_runtime(),
+              f"YCLIENTS unavailable after {retry_info.get('retries')} retries")
 
 
 # A 4xx (403: credentials, 404: staff gone) cannot be fixed by retrying: it goes to `aiadmin failed`.
@@ -36,21 +37,13 @@ def sync_exhausted(message_data: dict, retry_info: dict) -> None:
        throws=(PermanentError, SyncFailed))
 def sync_schedules(salon_id: int) -> None:
     """Working intervals of the salon's bookable staff for the next 30 days (hourly; workers/sync/schedules.py)."""
-    from workers.onboarding.deps import from_runtime
-    from workers.sync.schedules import sync_schedules as run
-
-    run(salon_id, from_runtime())
+    schedules.sync_schedules(salon_id, from_runtime())
 
 
 @actor(queue_name="sync", time_limit=60_000, max_retries=5, min_backoff=5_000, max_backoff=300_000,
        throws=(PermanentError,))
 def refresh_company(salon_id: int) -> None:
     """Re-read the salon's company card (title, contacts, timezone, hours); weekly, workers/sync/company.py."""
-    from models import salon as S
-    from models.salon import Salon
-    from workers.onboarding.deps import from_runtime
-    from workers.sync.company import refresh_company as run
-
     salon = Salon.get_or_none(Salon.salon_id == salon_id)
     if salon is not None and salon.state == S.ACTIVE:
-        run(salon_id, from_runtime())
+        company.refresh_company(salon_id, from_runtime())

@@ -13,7 +13,7 @@ QUEUE = "whatsapp"
 
 def _link_deps():
     from bridge.linking import LinkDeps
-    from workers.jobs import Jobs
+    from runtime.jobs import Jobs
 
     rt = runtime()
     return LinkDeps(waha=rt.service("waha"), redis=rt.redis, live=rt.live, jobs=Jobs(rt.broker))
@@ -21,7 +21,7 @@ def _link_deps():
 
 def _send_deps():
     from bridge.sending import SendDeps
-    from workers.jobs import Jobs
+    from runtime.jobs import Jobs
 
     rt = runtime()
     return SendDeps(waha=rt.service("waha"), redis=rt.redis, jobs=Jobs(rt.broker))

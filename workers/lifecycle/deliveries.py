@@ -6,7 +6,7 @@ import logging
 
 from models.db import utcnow
 from models.webhook_delivery import DATA, IGNORED, LIFECYCLE, WebhookDelivery
-from workers import metrics
+from runtime import metrics
 from workers.lifecycle import data, salon_state
 from workers.lifecycle.effects import Effect, finish
 from workers.lifecycle.locking import salon_lock

@@ -16,7 +16,7 @@ from models.timeline import record
 from workers.sync.lease import Lease
 from workers.yclients.api import ALREADY_INSTALLED
 from workers.yclients.errors import PermanentError
-from workers import metrics
+from runtime import metrics
 
 logger = logging.getLogger("aiadmin.onboarding")
 

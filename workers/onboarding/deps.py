@@ -17,8 +17,8 @@ class Deps:
 
 
 def from_runtime() -> Deps:
-    from workers.jobs import Jobs
-    from workers.middleware import current_message_context
+    from runtime.jobs import Jobs
+    from runtime.middleware import current_message_context
     from workers.runtime import runtime
 
     rt = runtime()

@@ -4,11 +4,11 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from models.failure import OPEN, REQUEUED, RESOLVED, Failure
+from runtime.failures import REQUEUED_FROM
 from workers.support.errors import NotFound
 from workers.support.render import last_line, iso, table
 
 STATUSES = (OPEN, REQUEUED, RESOLVED)
-REQUEUED_FROM = "aiadmin_requeued_from"  # message option linking a re-queued message to its failure row
 
 
 def get_failure(failure_id: int) -> Failure:

@@ -16,7 +16,7 @@ from peewee import Case
 
 from models.db import utcnow
 from models.failure import RESOLVED, REQUEUED, Failure
-from workers.support.failures import REQUEUED_FROM
+from runtime.failures import REQUEUED_FROM
 
 logger = logging.getLogger("aiadmin.support")
 

@@ -9,7 +9,7 @@ from models.failure import OPEN, REQUEUED, Failure
 from models.outbound import SENT, OutboundMessage
 from models.salon import Salon
 from models.sync_run import SyncRun
-from workers.logs import mask_phone
+from runtime.logs import mask_phone
 from workers.support.errors import NotFound
 from workers.support.render import last_line, iso, seconds_between
 

@@ -21,7 +21,7 @@ from workers.sync.lease import Lease
 from workers.sync.mapping import ENTITIES, upsert
 from workers.sync.progress import Progress
 from workers.yclients.api import pages
-from workers import metrics
+from runtime import metrics
 
 logger = logging.getLogger("aiadmin.sync")
 
@@ -254,9 +254,6 @@ def finish(salon_id: int, run_id: int, deps) -> None:
                                          "counts": counts})
     if run.kind == "full":
         deps.enqueue("sync_schedules", salon_id)  # staff are stored now: their schedules follow (schedules.py)
-    from workers.onboarding.completion import maybe_complete
-
-    maybe_complete(salon_id, deps)
 
 
 def fail(salon_id: int, deps, error: str) -> None:

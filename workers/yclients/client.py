@@ -14,9 +14,9 @@ from typing import Any, Callable
 
 import requests
 
-from workers.logs import redact
+from runtime.logs import redact
 from workers.yclients.errors import AccessDenied, PermanentError, RateLimited, TransientError, YclientsError
-from workers import metrics
+from runtime import metrics
 
 logger = logging.getLogger("aiadmin.yclients")
 
@@ -162,7 +162,7 @@ class YclientsClient:
 
 def client_from_settings(settings, redis_client=None) -> YclientsClient:
     """The worker's client: the shared limiter on the worker's Redis, timeouts from settings."""
-    from workers.broker import redis_client as make_redis
+    from runtime.redis_client import redis_client as make_redis
     from workers.yclients.ratelimit import SlidingWindowLimiter
 
     limiter = SlidingWindowLimiter(redis_client or make_redis(settings), settings.yclients_rate_limit)

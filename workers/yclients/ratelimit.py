@@ -15,7 +15,7 @@ import time
 import uuid
 from typing import Callable
 
-from settings import RateLimit
+from runtime.settings import RateLimit
 
 logger = logging.getLogger("aiadmin.yclients.ratelimit")
 

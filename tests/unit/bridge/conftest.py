@@ -31,7 +31,7 @@ class FakeClock:
 
 
 class JobRecorder:
-    """Stands in for workers.jobs.Jobs: records (actor, args, delay_ms)."""
+    """Stands in for runtime.jobs.Jobs: records (actor, args, delay_ms)."""
 
     def __init__(self):
         self.sent: list[tuple[str, tuple, int | None]] = []

@@ -13,7 +13,7 @@ from models.salon import Salon
 from tests.support import free_port
 from tests.unit.bridge.conftest import API_KEY
 from workers import registry, runtime as runtime_module
-from workers.broker import build_middleware
+from runtime.broker import build_middleware
 from workers.runtime import Runtime
 
 

@@ -200,7 +200,7 @@ def test_identical_bodies_hash_alike_whatever_the_key_order_and_token():
 
 
 def test_deliveries_are_counted_by_kind_and_outcome(client, settings):
-    from workers import metrics
+    from runtime import metrics
 
     m = metrics.reset_for_tests()
     client.post("/webhook/yclients", json=lifecycle(settings))

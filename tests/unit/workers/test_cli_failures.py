@@ -6,7 +6,7 @@ from dramatiq import Message
 
 from models.failure import Failure
 from tests.unit.workers.support_rows import failure, onboarded_salon
-from workers.broker import build_broker
+from runtime.broker import build_broker
 from workers.cli import main
 from workers.support import requeue as requeue_mod
 
@@ -118,7 +118,7 @@ def test_requeue_usage_and_unknown_ids(database, settings, capsys):
 
 
 def test_a_requeued_job_that_succeeds_marks_its_failure_resolved(database, settings):
-    from workers.support.outcome import RequeueOutcome
+    from runtime.requeue_outcome import RequeueOutcome
 
     f = failure(status="requeued")
     message = Message(queue_name="sync", actor_name="sync_salon", args=(1,), kwargs={},

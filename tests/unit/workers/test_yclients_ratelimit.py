@@ -1,7 +1,7 @@
 """The shared YCLIENTS budget holds over any sliding window, and waiting blocks instead of raising."""
 import pytest
 
-from settings import RateLimit
+from runtime.settings import RateLimit
 from workers.yclients.ratelimit import RateLimitTimeout, SlidingWindowLimiter
 
 

@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import hmac
 
+from flask import Response, request
+
+from runtime import metrics
+
 
 def authorised(token: str, header: str) -> bool:
     """Open when HEALTH_TOKEN is empty; otherwise Prometheus must send it as a bearer token."""
@@ -12,10 +16,6 @@ def authorised(token: str, header: str) -> bool:
 
 
 def respond(token: str, collectors=()):
-    from flask import Response, request
-
-    from workers import metrics
-
     if not authorised(token, request.headers.get("Authorization", "")):
         return Response("unauthorized\n", 401, {"WWW-Authenticate": "Bearer", "Content-Type": "text/plain"})
     body, content_type = metrics.current().render(collectors)

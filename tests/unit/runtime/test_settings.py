@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from settings import REQUIRED_IN_PRODUCTION, ConfigError, RateLimit, Settings
+from runtime.settings import REQUIRED_IN_PRODUCTION, ConfigError, RateLimit, Settings
 from tests.support import ROOT
 
 FULL_PRODUCTION = {

@@ -7,13 +7,12 @@ a 15 s heartbeat timeout with frequent maintenance, and bounded retries (workers
 """
 from __future__ import annotations
 
-import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, Retries, ShutdownNotifications, TimeLimit
 
-from settings import Settings
-from workers.middleware import DatabaseConnection, FailureRecorder, LogContext
-from workers.support.outcome import RequeueOutcome
+from runtime.middleware import DatabaseConnection, FailureRecorder, LogContext
+from runtime.requeue_outcome import RequeueOutcome
+from runtime.settings import Settings
 
 HEARTBEAT_TIMEOUT_MS = 15_000
 # Out of 1,000,000 broker calls; 10 % makes a dead worker's messages come back within seconds of
@@ -30,17 +29,6 @@ def build_middleware(database=None):
         middleware += [DatabaseConnection(database), FailureRecorder(), RequeueOutcome()]
     middleware.append(Retries(max_retries=6, min_backoff=1_000, max_backoff=120_000))
     return middleware
-
-
-REDIS_POOL_SIZE = 100  # per process (redis-py's default cap, now waited for instead of refused)
-
-
-def redis_client(settings: Settings) -> redis.Redis:
-    # A blocking pool: a burst of more concurrent users than connections (e.g. every browser reconnecting
-    # its websocket after a deploy) waits for a free connection instead of failing with MaxConnectionsError.
-    pool = redis.BlockingConnectionPool.from_url(settings.redis_url, max_connections=REDIS_POOL_SIZE, timeout=10,
-                                                 socket_timeout=10, socket_connect_timeout=5, health_check_interval=30)
-    return redis.Redis(connection_pool=pool)
 
 
 def build_broker(settings: Settings, database=None) -> RedisBroker:

@@ -7,6 +7,10 @@ import re
 import sys
 import time
 
+from flask import g, has_request_context
+
+from runtime.middleware import current_message_context
+
 # Anything that looks like a JWT, a long hex/base64 secret, a bearer value or a full phone number.
 _PATTERNS = [
     (re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"), "[jwt]"),
@@ -72,17 +76,10 @@ class ContextFilter(logging.Filter):
         self.process = process
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from workers.middleware import current_message_context
-
         context = dict(current_message_context())
-        try:
-            from flask import g, has_request_context
-
-            if has_request_context():
-                context.setdefault("salon_id", getattr(g, "salon_id", None))
-                context.setdefault("request_id", getattr(g, "request_id", None))
-        except ImportError:
-            pass
+        if has_request_context():
+            context.setdefault("salon_id", getattr(g, "salon_id", None))
+            context.setdefault("request_id", getattr(g, "request_id", None))
         record.process_role = self.process
         for key in ("message_id", "actor", "salon_id", "request_id"):
             setattr(record, key, context.get(key))

@@ -17,7 +17,12 @@ import re
 from typing import Iterable
 
 from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram,
-                               disable_created_metrics, generate_latest)
+                               disable_created_metrics, generate_latest, multiprocess, values)
+
+from models.db import utcnow
+from models.salon import Salon
+from models.sync_run import SyncRun
+from runtime.settings import VAR_DIR
 
 logger = logging.getLogger("aiadmin.metrics")
 
@@ -60,8 +65,6 @@ class Metrics:
 
     def scrape_registry(self, extra: Iterable = ()) -> CollectorRegistry:
         if self.multiprocess_dir:
-            from prometheus_client import multiprocess
-
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry, path=self.multiprocess_dir)
         else:
@@ -93,15 +96,11 @@ def configure(role: str, environ=None, default_dir: str | None = None) -> Metric
     global _current
     environ = os.environ if environ is None else environ
     if not environ.get(ENV):
-        from settings import VAR_DIR
-
         environ[ENV] = default_dir or str(VAR_DIR / "metrics")
     path = environ[ENV]
     os.makedirs(path, exist_ok=True)
     if _current is not None and _current.multiprocess_dir == path:
         return _current
-    from prometheus_client import values
-
     # prometheus_client picks its value class when first imported; a root that set the variable
     # after that import must switch it here, before any metric exists.
     if not getattr(values.ValueClass, "_multiprocess", False):
@@ -114,8 +113,6 @@ def configure(role: str, environ=None, default_dir: str | None = None) -> Metric
 
 def forget_dead_processes(path: str) -> None:
     """Drop live-gauge files of processes that are gone (a crashed gunicorn worker's open sockets)."""
-    from prometheus_client import multiprocess
-
     for name in glob.glob(os.path.join(path, "gauge_live*_*.db")):
         match = re.search(r"_(\d+)\.db$", name)
         if match and not _alive(int(match.group(1))):
@@ -221,9 +218,6 @@ def job_failed(actor: str) -> None:
 @_safe
 def activation_finished(salon_id: int, outcome: str) -> None:
     """`activation` with the latency measured from the salon's WhatsApp connection (one line for callers)."""
-    from models.db import utcnow
-    from models.salon import Salon
-
     salon = Salon.get_or_none(Salon.salon_id == int(salon_id))
     since = salon.whatsapp_connected_at if salon is not None else None
     activation(outcome, (utcnow() - since).total_seconds() if since is not None else None)
@@ -232,9 +226,6 @@ def activation_finished(salon_id: int, outcome: str) -> None:
 @_safe
 def sync_run_finished(run_id: int, outcome: str) -> None:
     """`sync_finished` from a SyncRun row: its duration and the rows it holds (one line for callers)."""
-    from models.db import utcnow
-    from models.sync_run import SyncRun
-
     run = SyncRun.get_or_none(SyncRun.id == int(run_id))
     if run is None:
         return

@@ -9,6 +9,8 @@ import traceback
 import dramatiq
 from dramatiq.middleware import Middleware
 
+from runtime.failures import record_failure
+
 logger = logging.getLogger("aiadmin.worker")
 
 _context = threading.local()
@@ -60,7 +62,7 @@ def _int_or_none(value):
 
 
 class LogContext(Middleware):
-    """Expose message id, actor and salon to log records (see workers/logs.py for the formatter)."""
+    """Expose message id, actor and salon to log records (see runtime/logs.py for the formatter)."""
 
     def before_process_message(self, broker, message):
         _context.value = {"message_id": message.message_id, "actor": message.actor_name,
@@ -87,8 +89,6 @@ class FailureRecorder(Middleware):
             self.record(broker, message, None, False)
 
     def record(self, broker, message, exception, permanent):
-        from workers.failures import record_failure
-
         try:
             record_failure(
                 message,

@@ -4,6 +4,7 @@ from __future__ import annotations
 from models.db import utcnow
 from models.failure import OPEN, Failure
 
+REQUEUED_FROM = "aiadmin_requeued_from"  # message option linking a re-queued message to its failure row
 _DROP_OPTIONS = ("traceback", "redis_message_id", "retries", "requeue_timestamp", "eta")
 
 

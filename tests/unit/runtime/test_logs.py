@@ -9,8 +9,8 @@ import dramatiq
 import jwt
 import pytest
 
-from workers.broker import build_broker
-from workers.logs import configure_logging, mask_phone, redact
+from runtime.broker import build_broker
+from runtime.logs import configure_logging, mask_phone, redact
 
 PHONE = "79001234567"
 

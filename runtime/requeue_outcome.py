@@ -11,7 +11,8 @@ from dramatiq.middleware import Middleware
 
 from models.db import utcnow
 from models.failure import RESOLVED, Failure
-from workers.support.failures import REQUEUED_FROM
+from runtime import metrics
+from runtime.failures import REQUEUED_FROM
 
 logger = logging.getLogger("aiadmin.worker")
 
@@ -19,8 +20,6 @@ logger = logging.getLogger("aiadmin.worker")
 class RequeueOutcome(Middleware):
     def after_process_message(self, broker, message, *, result=None, exception=None):
         if exception is not None and getattr(message, "failed", False):
-            from workers import metrics
-
             metrics.job_failed(message.actor_name)
         failure_id = message.options.get(REQUEUED_FROM)
         if failure_id is None or exception is not None:

@@ -3,7 +3,7 @@
 page was written onto the upgraded socket)."""
 from concurrent.futures import ThreadPoolExecutor
 
-from workers import broker
+from runtime import redis_client as broker
 
 
 def test_more_concurrent_users_than_connections_wait_instead_of_failing(settings, redis_url):

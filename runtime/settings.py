@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-ROOT = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parent.parent  # the project directory (runtime/ sits in it)
 VAR_DIR = ROOT / "var"
 
 PRODUCTION = "production"
@@ -192,8 +194,6 @@ class Settings:
 
 def _networks(text: str) -> tuple:
     """TRUSTED_PROXIES: comma- or space-separated CIDRs (a bare address is a /32 or /128)."""
-    import ipaddress
-
     parts = [p for p in re.split(r"[\s,]+", text.strip()) if p]
     if not parts:
         return tuple(ipaddress.ip_network(p) for p in DEFAULT_TRUSTED_PROXIES)
@@ -208,8 +208,6 @@ def _networks(text: str) -> tuple:
 
 def load_or_exit(environ: Mapping[str, str] | None = None) -> Settings:
     """For composition roots: settings, or a clear message and exit status 2."""
-    import sys
-
     try:
         return Settings.from_env(environ)
     except ConfigError as exc:

@@ -11,15 +11,16 @@ import time
 
 from prometheus_client.core import GaugeMetricFamily
 
+from models.failure import OPEN, Failure
+from runtime.job_table import QUEUES
+
 logger = logging.getLogger("aiadmin.metrics")
 
 NAMESPACE = "dramatiq"
 
 
 def known_queues() -> list[str]:
-    from workers import registry
-
-    return sorted({spec.queue_name for spec in registry.specs().values()})
+    return list(QUEUES)
 
 
 class QueueCollector:
@@ -75,8 +76,6 @@ class QueueCollector:
     def _open_failures(self):
         if self.database is None:
             return None
-        from models.failure import OPEN, Failure
-
         try:
             self.database.connect(reuse_if_open=True)
             return Failure.select().where(Failure.status == OPEN).count()

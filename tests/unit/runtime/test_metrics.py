@@ -8,8 +8,8 @@ import time
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support import ROOT
-from workers import metrics
-from workers.metrics_queues import QueueCollector
+from runtime import metrics
+from runtime.queue_gauges import QueueCollector
 
 
 def samples(text: str) -> dict:
@@ -60,8 +60,8 @@ def test_a_broken_metric_call_never_raises():
 
 
 def test_queue_collector_reports_depth_age_and_dead_letters(settings, redis_client):
-    from workers.broker import build_broker
-    from workers.jobs import Jobs
+    from runtime.broker import build_broker
+    from runtime.jobs import Jobs
 
     jobs = Jobs(build_broker(settings))
     jobs.send("sync_salon", 1, "full")
@@ -91,8 +91,8 @@ def test_web_metrics_endpoint_needs_the_token_and_counts_failures(database, sett
     from models.live import LiveStatus
     from web.app import create_app
     from web.context import WebContext
-    from workers.broker import build_broker
-    from workers.jobs import Jobs
+    from runtime.broker import build_broker
+    from runtime.jobs import Jobs
 
     Failure.create(actor_name="sync_salon", queue_name="sync", message_id="m1", salon_id=1)
     context = WebContext(settings=settings, database=init_database(settings.database_url), redis=redis_client,
@@ -110,7 +110,7 @@ def test_web_metrics_endpoint_needs_the_token_and_counts_failures(database, sett
 
 CHILD = textwrap.dedent("""
     import os, sys
-    from workers import metrics
+    from runtime import metrics
     metrics.configure("test")
     action = sys.argv[1]
     if action == "count":

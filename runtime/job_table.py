@@ -1,0 +1,69 @@
+"""Every job by name and the queue it runs on: what any process needs to enqueue without importing actors.
+
+The actors themselves (workers/actors/) declare retries, time limits and `throws=`; a unit test
+(tests/unit/runtime/test_job_table.py) checks this table against the actors the worker registers.
+"""
+from __future__ import annotations
+
+WHATSAPP = "whatsapp"
+OUTBOUND = "outbound"
+ONBOARDING = "onboarding"
+SYNC = "sync"
+WEBHOOKS = "webhooks"
+LIFECYCLE = "lifecycle"
+DIAGNOSTICS = "diagnostics"
+
+JOBS: dict[str, str] = {
+    # WhatsApp linking (bridge.linking, bridge.reconcile)
+    "start_whatsapp_session": WHATSAPP,
+    "request_pairing_code": WHATSAPP,
+    "pairing_code_gave_up": WHATSAPP,
+    "restart_linking": WHATSAPP,
+    "reconcile_whatsapp_sessions": WHATSAPP,
+    # Paced outbound messages (bridge.sending)
+    "send_whatsapp_text": OUTBOUND,
+    "deliver_whatsapp_text": OUTBOUND,
+    "whatsapp_send_gave_up": OUTBOUND,
+    # WhatsApp connected -> activation -> welcome (workers.onboarding)
+    "on_whatsapp_connected": ONBOARDING,
+    "activate_integration": ONBOARDING,
+    "activation_exhausted": ONBOARDING,
+    "send_welcome": ONBOARDING,
+    "on_welcome_finished": ONBOARDING,
+    "reconcile_onboardings": ONBOARDING,
+    # Data from YCLIENTS (workers.sync)
+    "sync_salon": SYNC,
+    "sync_exhausted": SYNC,
+    "sync_schedules": SYNC,
+    "refresh_company": SYNC,
+    # Stored YCLIENTS webhooks (workers.lifecycle.deliveries)
+    "process_webhook": WEBHOOKS,
+    # Uninstall, freeze, expiry and the clock's periodic fan-out (workers.lifecycle)
+    "uninstall_salon": LIFECYCLE,
+    "disconnect_salon": LIFECYCLE,
+    "freeze_salon": LIFECYCLE,
+    "expire_onboarding": LIFECYCLE,
+    "sweep_webhook_deliveries": LIFECYCLE,
+    "schedule_incremental_syncs": LIFECYCLE,
+    "schedule_full_syncs": LIFECYCLE,
+    "schedule_schedule_syncs": LIFECYCLE,
+    "schedule_company_refreshes": LIFECYCLE,
+    "expire_abandoned_onboardings": LIFECYCLE,
+    # `aiadmin ping` and the crash-recovery / re-queue tests (workers.actors.diagnostics)
+    "ping": DIAGNOSTICS,
+    "hold": DIAGNOSTICS,
+    "fail_until": DIAGNOSTICS,
+}
+
+QUEUES: tuple[str, ...] = tuple(sorted(set(JOBS.values())))
+
+
+class UnknownJob(KeyError):
+    """A job name that is not in the table (a typo, or an actor added without its line here)."""
+
+
+def queue_of(name: str) -> str:
+    try:
+        return JOBS[name]
+    except KeyError:
+        raise UnknownJob(name) from None

@@ -1,0 +1,52 @@
+"""The job table (what web, bridge, clock and CLI enqueue by) matches the actors the worker registers."""
+import subprocess
+import sys
+
+import pytest
+from dramatiq.brokers.stub import StubBroker
+
+from runtime.job_table import JOBS, QUEUES, UnknownJob
+from runtime.jobs import Jobs
+from tests.support import ROOT
+from workers import registry
+
+
+def test_every_registered_actor_is_in_the_table_on_its_queue_and_nothing_else_is():
+    specs = registry.specs()
+    assert set(JOBS) == set(specs)
+    wrong = {name: (JOBS[name], spec.queue_name) for name, spec in specs.items() if JOBS[name] != spec.queue_name}
+    assert not wrong, f"table queue != actor queue: {wrong}"
+    assert set(QUEUES) == {spec.queue_name for spec in specs.values()}
+
+
+def test_a_job_enqueued_by_name_is_the_message_the_actor_itself_would_send():
+    by_table, by_actor = StubBroker(), StubBroker()
+    actors = registry.declare(by_actor)
+    ours = Jobs(by_table).send("sync_salon", 962302, "full")
+    theirs = actors["sync_salon"].send(962302, "full")
+    assert (ours.queue_name, ours.actor_name, ours.args, ours.kwargs) == \
+        (theirs.queue_name, theirs.actor_name, theirs.args, theirs.kwargs)
+    assert by_table.queues["sync"].qsize() == 1
+
+
+def test_a_delayed_job_waits_on_the_delay_queue_and_options_reach_the_message():
+    broker = StubBroker()
+    message = Jobs(broker).send_with_options("activate_integration", args=(7,), delay_ms=5_000, max_retries=1)
+    assert message.queue_name == "onboarding.DQ" and message.options["max_retries"] == 1
+    assert broker.queues["onboarding.DQ"].qsize() == 1 and broker.queues["onboarding"].qsize() == 0
+
+
+def test_an_unknown_job_name_is_refused_before_anything_is_enqueued():
+    broker = StubBroker()
+    with pytest.raises(UnknownJob):
+        Jobs(broker).send("start_whatsap_session", 1)
+    assert all(q.qsize() == 0 for q in broker.queues.values())
+
+
+def test_web_and_bridge_load_no_worker_module():
+    code = ("import sys, web.app, bridge.relay, runtime.jobs\n"
+            "print(sorted(m for m in sys.modules if m == 'workers' or m.startswith('workers.')))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
