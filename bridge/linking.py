@@ -11,9 +11,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from bridge.errors import InvalidPhone, RetryableGatewayError, SessionNotFound, SessionNotReady
-from bridge.naming import session_name
-from bridge.phone import normalise_pairing_code, normalise_phone
+from runtime.gateway.errors import InvalidPhone, RetryableGatewayError, SessionNotFound, SessionNotReady
+from runtime.gateway.naming import session_name
+from runtime.gateway.phone import normalise_pairing_code, normalise_phone
 from bridge.qr import render_svg
 from models import events
 from models import salon as S

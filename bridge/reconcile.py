@@ -9,7 +9,7 @@ import logging
 
 from bridge import linking
 from bridge.linking import LinkDeps
-from bridge.naming import salon_id_of
+from runtime.gateway.naming import salon_id_of
 from models import salon as S
 from models.salon import Salon
 from models.timeline import record

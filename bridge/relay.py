@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None, *, context=None) -> Flask:
                    "jobs": Jobs(build_broker(settings)), "live": LiveStatus(client)}
 
     if "waha" not in context:
-        from bridge.waha import client_from_settings
+        from runtime.gateway.waha import client_from_settings
 
         context["waha"] = client_from_settings(context.get("settings") or settings)
 

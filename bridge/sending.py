@@ -14,9 +14,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from bridge.errors import (AccountBanned, AmbiguousSend, GatewayError, PermanentGatewayError,
+from runtime.gateway.errors import (AccountBanned, AmbiguousSend, GatewayError, PermanentGatewayError,
                            RecipientRestricted, RetryableGatewayError)
-from bridge.naming import session_name
+from runtime.gateway.naming import session_name
 from models import outbound as O
 from models.db import utcnow
 from models.outbound import OutboundMessage

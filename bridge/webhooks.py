@@ -7,8 +7,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from bridge.naming import salon_id_of
-from bridge.phone import phone_of_jid
+from runtime.gateway.naming import salon_id_of
+from runtime.gateway.phone import phone_of_jid
 
 DEDUP_PREFIX = "aiadmin:wa:evt:"
 DEDUP_TTL = 24 * 3600  # WAHA retries for minutes at most; a day is ample

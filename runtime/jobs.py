@@ -1,7 +1,11 @@
-"""Enqueueing work by job name from any process (web, bridge, clock, CLI, workers) after the database commit.
+"""Enqueueing work from any process (web, bridge, clock, CLI, workers), always after the database commit.
 
 Built on the job table alone: no actor module is imported, so web and the bridge load none of the
-worker's code. A message built here is exactly what `Actor.send_with_options` would enqueue.
+worker's code. A message built here is exactly what `Actor.send_with_options` would enqueue. Each job
+has a typed method named like its actor (same parameters), so a reader and a tool can follow an id
+from the caller to the actor; `send(name, ...)` is for callers that hold a name (the clock's schedule,
+re-queue, a row's `notify_actor`). The `*_gave_up` / `*_exhausted` jobs have no method: Dramatiq's
+Retries enqueues them (`on_retry_exhausted`), never our code.
 """
 from __future__ import annotations
 
@@ -27,3 +31,93 @@ class Jobs:
         message = dramatiq.Message(queue_name=queue_of(job), actor_name=job, args=tuple(args),
                                    kwargs=dict(kwargs or {}), options=options)
         return self.broker.enqueue(message, delay=delay_ms)
+
+    # whatsapp: bridge.linking, bridge.reconcile
+    def start_whatsapp_session(self, salon_id: int):
+        return self.send("start_whatsapp_session", salon_id)
+
+    def request_pairing_code(self, salon_id: int, phone: str):
+        return self.send("request_pairing_code", salon_id, phone)
+
+    def restart_linking(self, salon_id: int):
+        return self.send("restart_linking", salon_id)
+
+    def reconcile_whatsapp_sessions(self):
+        return self.send("reconcile_whatsapp_sessions")
+
+    # outbound: bridge.sending (paced; `delay_ms` is the pacing)
+    def send_whatsapp_text(self, outbound_id: int, *, delay_ms: int | None = None):
+        return self.send("send_whatsapp_text", outbound_id, delay_ms=delay_ms)
+
+    def deliver_whatsapp_text(self, outbound_id: int, *, delay_ms: int | None = None):
+        return self.send("deliver_whatsapp_text", outbound_id, delay_ms=delay_ms)
+
+    # onboarding: workers.onboarding
+    def on_whatsapp_connected(self, salon_id: int):
+        return self.send("on_whatsapp_connected", salon_id)
+
+    def activate_integration(self, salon_id: int):
+        return self.send("activate_integration", salon_id)
+
+    def send_welcome(self, salon_id: int):
+        return self.send("send_welcome", salon_id)
+
+    def on_welcome_finished(self, outbound_id: int):
+        return self.send("on_welcome_finished", outbound_id)
+
+    def reconcile_onboardings(self, older_than_s: int = 180):
+        return self.send("reconcile_onboardings", older_than_s)
+
+    # sync: workers.sync
+    def sync_salon(self, salon_id: int, kind: str = "full", *, delay_ms: int | None = None):
+        return self.send("sync_salon", salon_id, kind, delay_ms=delay_ms)
+
+    def sync_schedules(self, salon_id: int):
+        return self.send("sync_schedules", salon_id)
+
+    def refresh_company(self, salon_id: int):
+        return self.send("refresh_company", salon_id)
+
+    # webhooks and lifecycle: workers.lifecycle
+    def process_webhook(self, delivery_id: int):
+        return self.send("process_webhook", delivery_id)
+
+    def uninstall_salon(self, salon_id: int):
+        return self.send("uninstall_salon", salon_id)
+
+    def disconnect_salon(self, salon_id: int):
+        return self.send("disconnect_salon", salon_id)
+
+    def freeze_salon(self, salon_id: int):
+        return self.send("freeze_salon", salon_id)
+
+    def expire_onboarding(self, salon_id: int):
+        return self.send("expire_onboarding", salon_id)
+
+    def sweep_webhook_deliveries(self):
+        return self.send("sweep_webhook_deliveries")
+
+    def schedule_incremental_syncs(self):
+        return self.send("schedule_incremental_syncs")
+
+    def schedule_full_syncs(self):
+        return self.send("schedule_full_syncs")
+
+    def schedule_schedule_syncs(self):
+        return self.send("schedule_schedule_syncs")
+
+    def schedule_company_refreshes(self):
+        return self.send("schedule_company_refreshes")
+
+    def expire_abandoned_onboardings(self):
+        return self.send("expire_abandoned_onboardings")
+
+    # diagnostics: workers.actors.diagnostics (aiadmin ping, crash-recovery and re-queue tests)
+    def ping(self, token: str, sent_at: float):
+        return self.send("ping", token, sent_at)
+
+    def hold(self, token: str, seconds: float):
+        return self.send("hold", token, seconds)
+
+    def fail_until(self, key: str, salon_id: int | None = None):
+        return self.send("fail_until", key, salon_id=salon_id)

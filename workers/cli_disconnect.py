@@ -16,13 +16,13 @@ def register(sub) -> None:
 
 
 def cmd_disconnect(settings, args) -> int:
-    from bridge.waha import client_from_settings as waha_client
+    from runtime.gateway.waha import client_from_settings as waha_client
     from models.live import LiveStatus
     from workers.lifecycle.disconnect import disconnect
     from workers.support.errors import NotFound
     from workers.support.status import get_salon
-    from workers.yclients.api import api_from_settings
-    from workers.yclients.errors import YclientsError
+    from runtime.yclients.api import api_from_settings
+    from runtime.yclients.errors import YclientsError
 
     db = database(settings)
     try:

@@ -11,8 +11,8 @@ from typing import Any
 from runtime.settings import Settings
 
 FACTORIES: dict[str, str] = {
-    "waha": "bridge.waha:client_from_settings",
-    "yclients": "workers.yclients.api:api_from_settings",
+    "waha": "runtime.gateway.waha:client_from_settings",
+    "yclients": "runtime.yclients.api:api_from_settings",
 }
 
 

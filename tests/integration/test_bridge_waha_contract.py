@@ -14,9 +14,9 @@ import requests
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from bridge.errors import (AccountBanned, AmbiguousSend, InvalidPhone, PermanentGatewayError, RecipientRestricted,
+from runtime.gateway.errors import (AccountBanned, AmbiguousSend, InvalidPhone, PermanentGatewayError, RecipientRestricted,
                            RetryableGatewayError, SessionNotFound, SessionNotReady)
-from bridge.waha import WahaClient
+from runtime.gateway.waha import WahaClient
 from bridge.webhooks import verify_signature
 from tests.support import Service, free_port, wait_for
 

@@ -7,8 +7,8 @@ uninstall -> re-install -> uninstall applies both uninstalls. A forged token cha
 import pytest
 import requests
 
-from bridge.naming import session_name
-from bridge.waha import WahaClient
+from runtime.gateway.naming import session_name
+from runtime.gateway.waha import WahaClient
 from models import salon as s
 from models.db import utcnow
 from models.salon import Salon

@@ -1,10 +1,10 @@
 """Webhook and lifecycle actors (issue: webhooks). Thin: ids in, a workers.lifecycle service does the work."""
 from __future__ import annotations
 
-from bridge.errors import PermanentGatewayError
+from runtime.gateway.errors import PermanentGatewayError
 from workers.registry import actor
 from workers.runtime import runtime
-from workers.yclients.errors import PermanentError
+from runtime.yclients.errors import PermanentError
 
 QUEUE = "webhooks"
 LIFECYCLE_QUEUE = "lifecycle"

@@ -8,7 +8,7 @@ from workers.onboarding.deps import from_runtime
 from workers.registry import actor
 from workers.sync import company, full, schedules
 from workers.sync.full import SyncFailed
-from workers.yclients.errors import PermanentError
+from runtime.yclients.errors import PermanentError
 
 
 # One run works for at most workers.sync.full.DEFAULT_BUDGET seconds, then re-enqueues itself and the

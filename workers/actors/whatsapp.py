@@ -4,7 +4,7 @@ Thin on purpose: options here, behaviour in bridge.linking / bridge.sending / br
 """
 from __future__ import annotations
 
-from bridge.errors import AmbiguousSend, PermanentGatewayError
+from runtime.gateway.errors import AmbiguousSend, PermanentGatewayError
 from workers.registry import actor
 from workers.runtime import runtime
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime
 
-from bridge.errors import SessionNotFound
-from bridge.naming import session_name
+from runtime.gateway.errors import SessionNotFound
+from runtime.gateway.naming import session_name
 from models import events
 from models import salon as s
 from models.db import utcnow

@@ -14,8 +14,8 @@ from models.db import utcnow
 from models.salon import Salon
 from models.timeline import record
 from workers.sync.lease import Lease
-from workers.yclients.api import ALREADY_INSTALLED
-from workers.yclients.errors import PermanentError
+from runtime.yclients.api import ALREADY_INSTALLED
+from runtime.yclients.errors import PermanentError
 from runtime import metrics
 
 logger = logging.getLogger("aiadmin.onboarding")

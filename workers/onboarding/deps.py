@@ -11,7 +11,7 @@ class Deps:
     database: Any
     redis: Any
     live: Any  # models.live.LiveStatus
-    api: Any  # workers.yclients.api.YclientsApi
+    api: Any  # runtime.yclients.api.YclientsApi
     enqueue: Callable[..., Any]  # enqueue(actor_name, *args): call only after the commit
     message_id: str | None = None  # the Dramatiq message being processed (lease owner)
 

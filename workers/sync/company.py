@@ -56,7 +56,7 @@ def refresh_company(salon_id: int, deps) -> Company:
 
 def ensure_company(salon_id: int, deps) -> Company | None:
     """The stored card, fetched first if there is none yet. A refusal (4xx) leaves None: callers fall back."""
-    from workers.yclients.errors import PermanentError
+    from runtime.yclients.errors import PermanentError
 
     row = Company.get_or_none(Company.salon_id == salon_id)
     if row is not None:

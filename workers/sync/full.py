@@ -20,7 +20,7 @@ from models.timeline import record
 from workers.sync.lease import Lease
 from workers.sync.mapping import ENTITIES, upsert
 from workers.sync.progress import Progress
-from workers.yclients.api import pages
+from runtime.yclients.api import pages
 from runtime import metrics
 
 logger = logging.getLogger("aiadmin.sync")
@@ -109,7 +109,7 @@ def sync_salon(salon_id: int, kind: str, deps, *, budget: float = DEFAULT_BUDGET
         finish(salon_id, run.id, deps)
         return "done"
     except Exception as exc:
-        from workers.yclients.errors import AccessDenied, PermanentError
+        from runtime.yclients.errors import AccessDenied, PermanentError
 
         if isinstance(exc, AccessDenied):
             text = access_denied_text(runner.entity if runner else "", exc)

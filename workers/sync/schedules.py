@@ -77,7 +77,7 @@ def bookable_staff(salon_id: int) -> list[int]:
 
 def _fetch(deps, salon_id: int, staff_id: int, start: dt.date, end: dt.date) -> list:
     from workers.sync.full import SyncAccessDenied, access_denied_text
-    from workers.yclients.errors import AccessDenied
+    from runtime.yclients.errors import AccessDenied
 
     try:
         return deps.api.staff_schedule(salon_id, staff_id, start.isoformat(), end.isoformat())

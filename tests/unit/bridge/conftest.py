@@ -9,7 +9,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from bridge.linking import LinkDeps
-from bridge.waha import WahaClient
+from runtime.gateway.waha import WahaClient
 from bridge.webhooks import sign
 from models.live import LiveStatus
 from models.salon import Salon

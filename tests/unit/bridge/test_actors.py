@@ -4,7 +4,7 @@ import pytest
 from dramatiq import Worker
 from dramatiq.brokers.stub import StubBroker
 
-from bridge.waha import WahaClient
+from runtime.gateway.waha import WahaClient
 from models import outbound as O
 from models.failure import Failure
 from models.live import LiveStatus

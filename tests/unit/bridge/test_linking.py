@@ -5,8 +5,8 @@ import re
 import pytest
 
 from bridge import linking
-from bridge.errors import RetryableGatewayError
-from bridge.waha import WahaClient
+from runtime.gateway.errors import RetryableGatewayError
+from runtime.gateway.waha import WahaClient
 from models import salon as S
 from tests.support import free_port
 from tests.unit.bridge.conftest import reload

@@ -5,9 +5,9 @@ import heapq
 import pytest
 
 from bridge import sending
-from bridge.errors import AccountBanned, AmbiguousSend, RecipientRestricted, RetryableGatewayError
+from runtime.gateway.errors import AccountBanned, AmbiguousSend, RecipientRestricted, RetryableGatewayError
 from bridge.sending import Pacing, SendDeps
-from bridge.waha import WahaClient
+from runtime.gateway.waha import WahaClient
 from models import outbound as O
 from models.outbound import OutboundMessage
 from models.salon import Salon

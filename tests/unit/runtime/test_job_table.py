@@ -1,4 +1,5 @@
 """The job table (what web, bridge, clock and CLI enqueue by) matches the actors the worker registers."""
+import inspect
 import subprocess
 import sys
 
@@ -7,6 +8,7 @@ from dramatiq.brokers.stub import StubBroker
 
 from runtime.job_table import JOBS, QUEUES, UnknownJob
 from runtime.jobs import Jobs
+from runtime.stub_jobs import StubJobs
 from tests.support import ROOT
 from workers import registry
 
@@ -50,3 +52,38 @@ def test_web_and_bridge_load_no_worker_module():
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
 
+
+
+def _parameters(fn, drop=("self", "delay_ms")):
+    return [(p.name, p.default) for p in inspect.signature(fn).parameters.values() if p.name not in drop]
+
+
+def test_every_job_but_the_retry_callbacks_has_a_typed_method_with_the_actors_parameters():
+    specs = registry.specs()
+    callbacks = {spec.options["on_retry_exhausted"] for spec in specs.values() if "on_retry_exhausted" in spec.options}
+    assert callbacks and callbacks <= set(JOBS)
+    for name, spec in specs.items():
+        if name in callbacks:
+            assert not hasattr(Jobs, name), f"{name} is enqueued by Retries only"
+            continue
+        method = getattr(Jobs, name, None)
+        assert method is not None, f"Jobs has no typed method for {name}"
+        assert _parameters(method) == _parameters(spec.fn), name
+
+
+def test_a_typed_method_sends_its_job_with_the_given_arguments_and_delay():
+    broker = StubBroker()
+    message = Jobs(broker).sync_salon(962302, "incremental", delay_ms=1_000)
+    assert (message.actor_name, message.args, message.queue_name) == ("sync_salon", (962302, "incremental"), "sync.DQ")
+
+
+def test_the_stub_records_typed_sends_and_fails_like_a_broker_when_told():
+    jobs = StubJobs()
+    jobs.start_whatsapp_session(7)
+    jobs.send_whatsapp_text(9, delay_ms=1500)
+    assert jobs.calls() == [("start_whatsapp_session", 7), ("send_whatsapp_text", 9)]
+    assert jobs.sent[1].delay_ms == 1500
+    with pytest.raises(UnknownJob):
+        jobs.send("no_such_job")
+    with pytest.raises(ConnectionError):
+        StubJobs(fail=ConnectionError("redis is down")).process_webhook(1)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime
 
-from bridge.errors import SessionNotFound
-from bridge.naming import session_name
+from runtime.gateway.errors import SessionNotFound
+from runtime.gateway.naming import session_name
 from models.db import utcnow
 from models.webhook_delivery import WebhookDelivery
 from web import webhook_auth

@@ -5,9 +5,9 @@ from models import salon as S
 from models.live import LiveStatus
 from models.salon import Salon
 from workers.onboarding.deps import Deps
-from workers.yclients.api import Page
-from workers.yclients.client import Reply
-from workers.yclients.errors import PermanentError
+from runtime.yclients.api import Page
+from runtime.yclients.client import Reply
+from runtime.yclients.errors import PermanentError
 
 
 class Enqueued(list):

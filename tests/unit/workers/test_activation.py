@@ -10,8 +10,8 @@ from tests.unit.workers.pipeline_fakes import FakeApi, deps_for, forbidden_alrea
 from workers.onboarding.activation import ActivationRejected, activate
 from workers.onboarding.connected import on_whatsapp_connected
 from workers.sync.lease import Lease
-from workers.yclients.client import Reply
-from workers.yclients.errors import PermanentError, TransientError
+from runtime.yclients.client import Reply
+from runtime.yclients.errors import PermanentError, TransientError
 
 
 def kinds(salon_id):

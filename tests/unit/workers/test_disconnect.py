@@ -12,7 +12,7 @@ from tests.unit.workers.lifecycle_fakes import FakeJobs, FakeWaha
 from workers import registry
 from workers.lifecycle.disconnect import disconnect
 from workers.lifecycle.periodic import enqueue_company_refreshes, enqueue_schedule_syncs
-from workers.yclients.errors import AccessDenied, PermanentError
+from runtime.yclients.errors import AccessDenied, PermanentError
 
 SALON = 962302
 

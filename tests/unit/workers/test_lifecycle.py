@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from bridge.errors import RetryableGatewayError
+from runtime.gateway.errors import RetryableGatewayError
 from models import salon as s
 from models.db import utcnow
 from models.live import LiveStatus
@@ -222,6 +222,6 @@ def test_the_actors_are_thin_wrappers_over_the_services(salon, database, waha, l
         runtime.install(None)
     spec = registry.specs()["process_webhook"]
     assert spec.queue_name == "webhooks" and spec.options["max_retries"] > 0  # transient gateway errors retry
-    from bridge.errors import PermanentGatewayError, RetryableGatewayError
+    from runtime.gateway.errors import PermanentGatewayError, RetryableGatewayError
     assert PermanentGatewayError in spec.options["throws"]
     assert not issubclass(RetryableGatewayError, spec.options["throws"])

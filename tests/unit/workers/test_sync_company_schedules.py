@@ -17,7 +17,7 @@ from workers.sync.company import stale_companies, store_company
 from workers.sync.full import SyncAccessDenied, sync_salon
 from workers.sync.mapping import parse_time, upsert, zone
 from workers.sync.schedules import sync_schedules
-from workers.yclients.errors import AccessDenied
+from runtime.yclients.errors import AccessDenied
 
 
 class NaiveApi(DataApi):
@@ -118,7 +118,7 @@ class Incremental(DataApi):
         self.asked = []
 
     def records_page(self, salon_id, page, start_date, end_date, changed_after=None):
-        from workers.yclients.api import Page
+        from runtime.yclients.api import Page
 
         self.asked.append(changed_after)
         if changed_after is None:

@@ -12,7 +12,7 @@ from tests.unit.workers.pipeline_fakes import DataApi, deps_for, make_salon
 from workers.sync.full import records_window, sync_salon
 from workers.sync.lease import Lease
 from workers.sync.mapping import upsert
-from workers.yclients.errors import PermanentError
+from runtime.yclients.errors import PermanentError
 
 
 def db_digest(salon_id):

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import requests
 
 from runtime.logs import redact
-from workers.yclients.errors import AccessDenied, PermanentError, RateLimited, TransientError, YclientsError
+from runtime.yclients.errors import AccessDenied, PermanentError, RateLimited, TransientError, YclientsError
 from runtime import metrics
 
 logger = logging.getLogger("aiadmin.yclients")
@@ -163,7 +163,7 @@ class YclientsClient:
 def client_from_settings(settings, redis_client=None) -> YclientsClient:
     """The worker's client: the shared limiter on the worker's Redis, timeouts from settings."""
     from runtime.redis_client import redis_client as make_redis
-    from workers.yclients.ratelimit import SlidingWindowLimiter
+    from runtime.yclients.ratelimit import SlidingWindowLimiter
 
     limiter = SlidingWindowLimiter(redis_client or make_redis(settings), settings.yclients_rate_limit)
     return YclientsClient(settings.yclients_api_url, settings.yclients_partner_token,

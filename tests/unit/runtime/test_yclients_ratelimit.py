@@ -2,7 +2,7 @@
 import pytest
 
 from runtime.settings import RateLimit
-from workers.yclients.ratelimit import RateLimitTimeout, SlidingWindowLimiter
+from runtime.yclients.ratelimit import RateLimitTimeout, SlidingWindowLimiter
 
 
 class Clock:

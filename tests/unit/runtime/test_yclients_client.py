@@ -2,8 +2,8 @@
 import pytest
 import requests
 
-from workers.yclients.client import YclientsClient
-from workers.yclients.errors import PermanentError, RateLimited, TransientError
+from runtime.yclients.client import YclientsClient
+from runtime.yclients.errors import PermanentError, RateLimited, TransientError
 
 
 class FakeResponse:
@@ -77,7 +77,7 @@ def test_data_calls_send_the_partner_id_and_marketplace_calls_do_not():
 
 
 def test_401_and_403_are_access_denied_and_never_retried():
-    from workers.yclients.errors import AccessDenied
+    from runtime.yclients.errors import AccessDenied
 
     for status, message in ((401, "Необходима авторизация"), (403, "Нет прав на управление компанией")):
         client, session, _, _ = make(FakeResponse(status, {"success": False, "data": None,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from bridge.errors import InvalidPhone
+from runtime.gateway.errors import InvalidPhone
 
 DEFAULT_COUNTRY_CODE = "7"
 PAIRING_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTVWXYZ"  # whatsmeow linkingBase32: no 0, I, O, U

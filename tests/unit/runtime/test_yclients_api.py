@@ -3,9 +3,9 @@ import logging
 
 import pytest
 
-from tests.unit.workers.test_yclients_client import FakeResponse, make, ok
-from workers.yclients.api import Page, YclientsApi, pages
-from workers.yclients.errors import AccessDenied
+from tests.unit.runtime.test_yclients_client import FakeResponse, make, ok
+from runtime.yclients.api import Page, YclientsApi, pages
+from runtime.yclients.errors import AccessDenied
 
 
 def test_activation_callback_body_and_no_redirect_following():

@@ -5,8 +5,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from workers.yclients.client import Reply, YclientsClient
-from workers.yclients.errors import PermanentError
+from runtime.yclients.client import Reply, YclientsClient
+from runtime.yclients.errors import PermanentError
 
 CLIENTS_PAGE_SIZE = 200  # the documented maximum of clients/search
 RECORDS_PAGE_SIZE = 200  # undocumented maximum: we paginate by what the server returns anyway
@@ -150,6 +150,6 @@ def pages(fetch, start_page: int = 1, done: int = 0, max_pages: int = MAX_PAGES)
 
 
 def api_from_settings(settings, redis_client=None) -> YclientsApi:
-    from workers.yclients.client import client_from_settings
+    from runtime.yclients.client import client_from_settings
 
     return YclientsApi(client_from_settings(settings, redis_client), settings.yclients_app_id)

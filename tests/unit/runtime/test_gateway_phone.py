@@ -1,9 +1,9 @@
 """Phones become plain international digits; pairing codes become XXXX-XXXX."""
 import pytest
 
-from bridge.errors import InvalidPhone
-from bridge.naming import salon_id_of, session_name
-from bridge.phone import chat_id, normalise_pairing_code, normalise_phone, phone_of_jid
+from runtime.gateway.errors import InvalidPhone
+from runtime.gateway.naming import salon_id_of, session_name
+from runtime.gateway.phone import chat_id, normalise_pairing_code, normalise_phone, phone_of_jid
 
 
 @pytest.mark.parametrize("raw, expected", [

@@ -8,10 +8,10 @@ from typing import Any
 import requests
 from urllib3.exceptions import NewConnectionError
 
-from bridge.errors import (AccountBanned, AmbiguousSend, GatewayError, InvalidPhone, PermanentGatewayError,
+from runtime.gateway.errors import (AccountBanned, AmbiguousSend, GatewayError, InvalidPhone, PermanentGatewayError,
                            RecipientRestricted, RetryableGatewayError, SessionNotFound, SessionNotReady)
-from bridge.naming import session_name
-from bridge.phone import phone_of_jid
+from runtime.gateway.naming import session_name
+from runtime.gateway.phone import phone_of_jid
 
 WEBHOOK_EVENTS = ["session.status", "message"]
 # WAHA retries an undelivered webhook; constant 2 s x 15 covers a bridge restart.

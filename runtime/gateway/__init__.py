@@ -1,0 +1,1 @@
+"""The WhatsApp gateway (WAHA): its HTTP client, errors, session naming and phone formats."""
