@@ -87,8 +87,13 @@ class LinkDeps:
     waha: Any
     redis: Any
     live: Any
-    jobs: Any  # anything with .send(actor_name, *args)
+    jobs: Any  # runtime.jobs.Jobs (or its StubJobs)
     clock: Callable[[], float] = field(default=time.time)
+
+    @classmethod
+    def of(cls, container) -> "LinkDeps":
+        """The parts of a process's container (runtime.container.Container) that linking uses."""
+        return cls(waha=container.gateway, redis=container.redis, live=container.live, jobs=container.jobs)
 
 
 def _error(deps: LinkDeps, salon_id: int, code: str, **fmt) -> None:

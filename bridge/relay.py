@@ -3,39 +3,29 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, request
 
+from bridge import webhooks
+from bridge.dispatch import handle_event
+from bridge.linking import LinkDeps
+from runtime.bootstrap import bootstrap
+from runtime.container import Container
+from runtime.metrics_endpoint import respond as metrics_respond
 from runtime.settings import Settings
 
+EXTENSION = "bridge"
 
-def create_app(settings: Settings | None = None, *, context=None) -> Flask:
-    from models.db import init_database
-    from models.live import LiveStatus
-    from runtime.settings import load_or_exit
-    from runtime.broker import build_broker
-    from runtime.redis_client import redis_client
-    from runtime.jobs import Jobs
-    from runtime.logs import configure_logging
-    from runtime.metrics import configure as configure_metrics
-    from runtime.metrics_endpoint import respond as metrics_respond
 
-    settings = settings or load_or_exit()
-    if context is None:
-        configure_logging(settings, process="bridge")
-        configure_metrics("bridge")
-        database = init_database(settings.database_url)
-        client = redis_client(settings)
-        context = {"settings": settings, "database": database, "redis": client,
-                   "jobs": Jobs(build_broker(settings)), "live": LiveStatus(client)}
-
-    if "waha" not in context:
-        from runtime.gateway.waha import client_from_settings
-
-        context["waha"] = client_from_settings(context.get("settings") or settings)
+def create_app(settings: Settings | None = None, *, container: Container | None = None) -> Flask:
+    """`container` given (tests): used as is; otherwise `bootstrap(settings, "bridge")` builds it."""
+    container = container or bootstrap(settings, "bridge")
+    secret = container.settings.waha_webhook_secret
+    deps = LinkDeps.of(container)
+    deduper = webhooks.Deduper(container.redis)
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
-    app.extensions["bridge"] = context
+    app.extensions[EXTENSION] = container
 
-    app.add_url_rule("/metrics", "metrics", lambda: metrics_respond(context["settings"].health_token))
+    app.add_url_rule("/metrics", "metrics", lambda: metrics_respond(container.settings.health_token))
 
     @app.get("/healthz")
     def healthz():
@@ -43,12 +33,7 @@ def create_app(settings: Settings | None = None, *, context=None) -> Flask:
 
     @app.post("/waha/webhook")
     def waha_webhook():
-        from bridge import webhooks
-        from bridge.dispatch import handle_event
-        from bridge.linking import LinkDeps
-
         body = request.get_data(cache=False)
-        secret = (context.get("settings") or settings).waha_webhook_secret
         # Verify before parsing: an unsigned body is never even read as JSON.
         if not webhooks.verify_signature(secret, body, request.headers.get("X-Webhook-Hmac")):
             return jsonify(error="invalid signature"), 401
@@ -56,14 +41,12 @@ def create_app(settings: Settings | None = None, *, context=None) -> Flask:
             event = webhooks.parse(body)
         except webhooks.BadWebhook as exc:
             return jsonify(error=str(exc)), 400
-        context["database"].connect(reuse_if_open=True)
-        deps = LinkDeps(waha=context["waha"], redis=context["redis"], live=context["live"], jobs=context["jobs"])
-        outcome = handle_event(deps, webhooks.Deduper(context["redis"]), event)
-        return jsonify(status=outcome)
+        container.database.connect(reuse_if_open=True)
+        return jsonify(status=handle_event(deps, deduper, event))
 
     @app.teardown_request
     def _close_db(exc):
-        db = context["database"]
+        db = container.database
         if not db.is_closed():
             db.close()
 

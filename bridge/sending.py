@@ -87,6 +87,11 @@ class SendDeps:
     clock: Callable[[], float] = field(default=time.time)
     rand: Callable[[], float] = field(default=random.random)
 
+    @classmethod
+    def of(cls, container) -> "SendDeps":
+        """The parts of a process's container (runtime.container.Container) that sending uses."""
+        return cls(waha=container.gateway, redis=container.redis, jobs=container.jobs)
+
 
 def restriction(deps: SendDeps, session: str) -> dict | None:
     raw = deps.redis.get(restricted_key(session))

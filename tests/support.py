@@ -102,3 +102,11 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05, message: 
             return value
         time.sleep(interval)
     raise TimeoutError(f"timed out after {timeout}s waiting for {message}")
+
+
+def container_for(settings, database, redis, role: str = "web", **parts):
+    """A container over the test's own database and Redis (no second pool), with `parts` swapped in
+    (e.g. `jobs=StubJobs()`, `gateway=FakeGateway()`)."""
+    from runtime.bootstrap import build_container
+
+    return build_container(settings, role, database=database, redis=redis).replace(**parts)

@@ -7,34 +7,21 @@ import uuid
 from flask import Flask, g
 from flask_sock import Sock
 
-from models.db import init_database
-from models.live import LiveStatus
-from runtime.broker import build_broker
-from runtime.jobs import Jobs
-from runtime.redis_client import redis_client
+from runtime.bootstrap import bootstrap
+from runtime.container import Container
 from runtime.settings import Settings
-from web.context import WebContext
+from web import errors, health, marketplace, webhooks
+from web.context import EXTENSION
+from web.metrics import blueprint as metrics_blueprint
 
 logger = logging.getLogger("aiadmin.web")
 sock = Sock()  # unbound; bound to each app in create_app (flask-sock's init_app pattern)
 
 
-def create_app(settings: Settings | None = None, *, context: WebContext | None = None) -> Flask:
-    from runtime.settings import load_or_exit
-    from runtime.logs import configure_logging
-    from runtime.metrics import configure as configure_metrics
-
-    settings = settings or load_or_exit()
-    if context is None:
-        configure_logging(settings, process="web")
-        configure_metrics("web")
-        database = init_database(settings.database_url)
-        client = redis_client(settings)
-        broker = build_broker(settings)
-        from models.status_rebuild import rebuild_snapshot
-
-        context = WebContext(settings=settings, database=database, redis=client, jobs=Jobs(broker),
-                             live=LiveStatus(client, rebuild=rebuild_snapshot))
+def create_app(settings: Settings | None = None, *, container: Container | None = None) -> Flask:
+    """`container` given (tests): used as is; otherwise `bootstrap(settings, "web")` builds it."""
+    container = container or bootstrap(settings, "web")
+    settings = container.settings
 
     app = Flask(__name__)
     app.config.update(
@@ -43,7 +30,7 @@ def create_app(settings: Settings | None = None, *, context: WebContext | None =
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False
-    app.extensions["aiadmin"] = context
+    app.extensions[EXTENSION] = container
 
     @app.before_request
     def _open_request():
@@ -51,18 +38,13 @@ def create_app(settings: Settings | None = None, *, context: WebContext | None =
 
     @app.teardown_request
     def _close_db(exc):
-        db = context.database
+        db = container.database
         if not db.is_closed():
             db.close()
 
-    from web import errors, health, webhooks
-
     errors.register(app)
     app.register_blueprint(health.blueprint)
-    from web.metrics import blueprint as metrics_blueprint
     app.register_blueprint(metrics_blueprint)  # GET /metrics
-    from web import marketplace
-
     sock.init_app(app)
     marketplace.init_app(app, sock)  # redirect, onboarding page, status socket + fan-out, security headers
     app.register_blueprint(webhooks.blueprint)

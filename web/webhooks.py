@@ -14,10 +14,11 @@ from flask import Blueprint, g, jsonify, request
 
 from models.db import utcnow
 from models.webhook_delivery import DATA, LIFECYCLE, WebhookDelivery
+from runtime import metrics
 from web import webhook_auth
 from web.context import ctx
-from runtime import metrics
-from runtime import metrics
+from web.marketplace.ratelimit import limiter
+from web.marketplace.session import client_ip
 
 logger = logging.getLogger("aiadmin.web.webhooks")
 
@@ -79,23 +80,15 @@ REFUSALS_PER_IP = ("webhook:refused:ip:{ip}", 30, 60)
 REFUSED = (400, 401, 403)
 
 
-def _limiter():
-    from web.marketplace.onboarding import limiter
-
-    return limiter()
-
-
 @blueprint.post("/webhook/yclients")
 @blueprint.post("/webhook/yclients/<key>")
 def yclients_webhook(key: str | None = None):
-    from web.marketplace.session import client_ip
-
     refusals_key, limit, window = REFUSALS_PER_IP
     refusals_key = refusals_key.format(ip=client_ip())
-    blocked = _limiter().blocked(refusals_key, limit, window)
+    blocked = limiter().blocked(refusals_key, limit, window)
     response = _intake(key)
     if response[1] in REFUSED:
-        _limiter().hit(refusals_key, limit, window)
+        limiter().hit(refusals_key, limit, window)
         if blocked:
             return _answer(429, error="rate_limited", message="too many refused requests from this address")
     return response
@@ -158,7 +151,7 @@ def _intake(key: str | None):
         received_at=utcnow(),
     )
     try:
-        c.jobs.send("process_webhook", delivery.id)
+        c.jobs.process_webhook(delivery.id)
     except Exception as exc:  # stored already: the clock's sweep re-enqueues it; the sender must not retry
         logger.warning("could not enqueue delivery %s (%s); left for the sweep", delivery.id,
                        exc.__class__.__name__)

@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from runtime.bootstrap import bootstrap
+
 logger = logging.getLogger("aiadmin.clock")
 
 LOCK_PREFIX = "aiadmin:clock:"
@@ -102,15 +104,8 @@ class Clock:
 
 
 def main() -> None:
-    from runtime.settings import load_or_exit
-    from runtime.broker import build_broker
-    from runtime.redis_client import redis_client
-    from runtime.jobs import Jobs
-    from runtime.logs import configure_logging
-
-    settings = load_or_exit()
-    configure_logging(settings, process="clock")
-    clock = Clock(Jobs(build_broker(settings)), redis_client(settings))
+    container = bootstrap(role="clock")
+    clock = Clock(container.jobs, container.redis)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

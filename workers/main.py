@@ -1,5 +1,6 @@
-"""Entry module for `dramatiq workers.main`: importing it is the worker's composition root."""
-from workers.bootstrap import bootstrap
+"""Entry module for `dramatiq workers.main`: Dramatiq imports it and wants its broker, so importing it
+starts the worker (the one module where import does the work; nothing else imports it)."""
+from workers.process import start
 
-runtime = bootstrap()
-broker = runtime.broker
+container = start()
+broker = container.broker

@@ -15,12 +15,14 @@ import threading
 from dataclasses import dataclass, field
 
 import redis
+from flask import current_app
 
 from models.live import CHANNEL_PATTERN, salon_of_channel
 
 logger = logging.getLogger("aiadmin.web.fanout")
 
 RESYNC = "resync"
+EXTENSION = "aiadmin.fanout"  # one listener per web process, made by web.marketplace.init_app
 QUEUE_SIZE = 1000
 
 
@@ -143,3 +145,8 @@ class Fanout:
             targets = {sub for subs in self._by_salon.values() for sub in subs}
         for sub in targets:
             sub.deliver(item)
+
+
+def fanout() -> "Fanout":
+    """This app's fan-out (its listener thread starts on the first subscription)."""
+    return current_app.extensions[EXTENSION]

@@ -9,7 +9,7 @@ from models.salon import Salon
 from web.context import ctx
 from web.errors import error_page
 from web.marketplace import messages, security, session, status, tokens, validation
-from web.marketplace.ratelimit import RateLimiter
+from web.marketplace.ratelimit import limiter
 
 logger = logging.getLogger("aiadmin.web.onboarding")
 blueprint = Blueprint("marketplace_onboarding", __name__)
@@ -25,13 +25,6 @@ STATUS_LIMITS = (("status:ip:{ip}", 120, 60),)
 @blueprint.before_request
 def _connect():
     ctx().database.connect(reuse_if_open=True)  # closed by the app's teardown
-
-
-def limiter() -> RateLimiter:
-    c = ctx()
-    if "ratelimiter" not in c.extras:
-        c.extras["ratelimiter"] = RateLimiter(c.redis)
-    return c.extras["ratelimiter"]
 
 
 def _token_page(reason: str):
@@ -172,7 +165,7 @@ def pairing_code():
     wait = limiter().allow(*_rules(PAIRING_LIMITS, salon_id))
     if wait:
         return _api_error("rate_limited", 429, retry_after=wait)
-    c.jobs.send("request_pairing_code", salon_id, phone)
+    c.jobs.request_pairing_code(salon_id, phone)
     return jsonify(status="requested", salon_id=salon_id), 202
 
 
@@ -184,5 +177,5 @@ def restart_linking():
     wait = limiter().allow(*_rules(RESTART_LIMITS, salon_id))
     if wait:
         return _api_error("rate_limited", 429, retry_after=wait)
-    ctx().jobs.send("restart_linking", salon_id)
+    ctx().jobs.restart_linking(salon_id)
     return jsonify(status="requested", salon_id=salon_id), 202

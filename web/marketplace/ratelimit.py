@@ -7,7 +7,10 @@ from __future__ import annotations
 import time
 import uuid
 
+from flask import current_app
+
 PREFIX = "aiadmin:web:rl:"
+EXTENSION = "aiadmin.ratelimiter"  # one limiter per app, made by web.marketplace.init_app
 
 _HIT = """
 local now = tonumber(ARGV[1])
@@ -43,3 +46,8 @@ class RateLimiter:
     def allow(self, *rules: tuple[str, int, float]) -> float:
         """Check every (key, limit, window); the longest wait if any refuses (0 when all allow)."""
         return max((self.hit(key, limit, window) for key, limit, window in rules), default=0.0)
+
+
+def limiter() -> RateLimiter:
+    """This app's limiter."""
+    return current_app.extensions[EXTENSION]

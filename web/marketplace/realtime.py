@@ -20,7 +20,8 @@ from models import events
 from models.live import snapshot_key
 from web.context import ctx
 from web.marketplace import messages, session, status, tokens
-from web.marketplace.fanout import RESYNC
+from web.marketplace.fanout import RESYNC, fanout
+from web.marketplace.ratelimit import limiter
 from web.marketplace.security import origin_allowed
 from runtime import metrics
 
@@ -108,8 +109,6 @@ def status_socket(ws):
         logger.warning("websocket refused: origin %r not allowed", request.headers.get("Origin"))
         return _send_error(ws, "bad_origin")
 
-    from web.marketplace.onboarding import limiter
-
     if limiter().hit(f"ws:{ip}", CONNECTS_PER_MINUTE, 60):
         return _send_error(ws, "too_many_connections")
     with _open_lock:
@@ -166,8 +165,8 @@ def _serve(ws, c) -> None:
         salon_ids = {wanted}
     last = _resume_points(hello, salon_ids)
 
-    fanout = c.extras["fanout"]
-    sub = fanout.subscribe(salon_ids)  # subscribe first ...
+    hub = fanout()
+    sub = hub.subscribe(salon_ids)  # subscribe first ...
     try:
         def send_snapshots():
             for salon_id in sorted(salon_ids):  # ... then the snapshot, so nothing falls in between
@@ -208,4 +207,4 @@ def _serve(ws, c) -> None:
                 # restarted) and its counter began again. Start the page over with a seq-0 snapshot.
                 send_snapshots()
     finally:
-        fanout.unsubscribe(sub)  # always released, whatever ended the connection
+        hub.unsubscribe(sub)  # always released, whatever ended the connection

@@ -14,6 +14,7 @@ from flask import Blueprint, redirect, request
 from web.context import ctx
 from web.errors import error_page
 from web.marketplace import messages, registration, session, tokens, userdata, validation
+from web.marketplace.ratelimit import limiter
 from runtime import metrics
 
 logger = logging.getLogger("aiadmin.web.redirect")
@@ -47,8 +48,6 @@ def yclients_redirect():
     if partner_token in PLACEHOLDER_TOKENS:
         logger.error("registration redirect refused: YCLIENTS_PARTNER_TOKEN is not configured")
         return refuse("not_configured")
-
-    from web.marketplace.onboarding import limiter
 
     # Per address, before any work: a flood (forged or replayed links) costs one Redis call per request.
     wait = limiter().allow(*[(key.format(ip=session.client_ip()), limit, window)
@@ -98,7 +97,7 @@ def yclients_redirect():
         # After the commit: a worker never looks for a salon that is not there yet.
         for result in results:
             if result.needs_session:
-                c.jobs.send("start_whatsapp_session", result.salon_id)
+                c.jobs.start_whatsapp_session(result.salon_id)
     except Exception:
         c.redis.delete(sign_key)  # nothing was recorded (or not fully): let the owner press the button again
         raise

@@ -1,24 +1,25 @@
 """Onboarding actors (issue: pipeline): the connected handler, activation, welcome."""
 from __future__ import annotations
 
+import datetime as dt
+
+from workers.onboarding import activation, connected, reconcile, welcome
 from workers.onboarding.activation import ActivationRejected
+from workers.onboarding.deps import Deps
+from workers.process import current
 from workers.registry import actor
 
 QUEUE = "onboarding"
 
 
-def _deps():
-    from workers.onboarding.deps import from_runtime
-
-    return from_runtime()
+def _deps() -> Deps:
+    return Deps.of(current())
 
 
 @actor(queue_name=QUEUE, time_limit=60_000)
 def on_whatsapp_connected(salon_id: int) -> None:
     """WhatsApp linked (the bridge already stored the phone): move the lifecycle on and activate."""
-    from workers.onboarding.connected import on_whatsapp_connected as handle
-
-    handle(salon_id, _deps())
+    connected.on_whatsapp_connected(salon_id, _deps())
 
 
 # Retries: 429/5xx/timeouts raise and back off (1 s .. 2 min, 8 times); 401/422 are permanent (throws);
@@ -27,43 +28,29 @@ def on_whatsapp_connected(salon_id: int) -> None:
        throws=(ActivationRejected,), on_retry_exhausted="activation_exhausted")
 def activate_integration(salon_id: int) -> None:
     """POST the activation callback to YCLIENTS (idempotent; one per salon at a time)."""
-    from workers.onboarding.activation import activate
-
-    activate(salon_id, _deps())
+    activation.activate(salon_id, _deps())
 
 
 @actor(queue_name=QUEUE, max_retries=3, time_limit=60_000)
 def activation_exhausted(message_data: dict, retry_info: dict) -> None:
     """activate_integration failed for good on transient errors: record the outcome on the salon and page."""
-    from workers.onboarding.activation import fail
-
     salon_id = int(message_data["args"][0])
-    fail(salon_id, _deps(), f"YCLIENTS unavailable after {retry_info.get('retries')} retries")
+    activation.fail(salon_id, _deps(), f"YCLIENTS unavailable after {retry_info.get('retries')} retries")
 
 
 @actor(queue_name=QUEUE, time_limit=60_000)
 def send_welcome(salon_id: int) -> None:
     """Create the once-only welcome OutboundMessage and hand it to the paced sender."""
-    from workers.onboarding.welcome import send_welcome as create
-
-    create(salon_id, _deps())
+    welcome.send_welcome(salon_id, _deps())
 
 
 @actor(queue_name=QUEUE, time_limit=60_000)
 def on_welcome_finished(outbound_id: int) -> None:
     """The welcome's final outcome: publish `welcome`, timeline, maybe `complete`."""
-    from workers.onboarding.welcome import on_welcome_finished as finished
-
-    finished(outbound_id, _deps())
+    welcome.on_welcome_finished(outbound_id, _deps())
 
 
 @actor(queue_name=QUEUE, max_retries=0, time_limit=60_000)
 def reconcile_onboardings(older_than_s: int = 180) -> None:
     """Periodic: re-enqueue onboarding steps whose message was lost (e.g. Redis restarted); all idempotent."""
-    import datetime as dt
-
-    from runtime.jobs import Jobs
-    from workers.onboarding.reconcile import reconcile
-    from workers.runtime import runtime
-
-    reconcile(Jobs(runtime().broker), older_than=dt.timedelta(seconds=older_than_s))
+    reconcile.reconcile(current().jobs, older_than=dt.timedelta(seconds=older_than_s))

@@ -4,11 +4,16 @@ from __future__ import annotations
 from models import salon as S
 from models.salon import Salon
 from workers.onboarding.completion import maybe_complete
-from workers.onboarding.deps import from_runtime
+from workers.onboarding.deps import Deps
+from workers.process import current
 from workers.registry import actor
 from workers.sync import company, full, schedules
 from workers.sync.full import SyncFailed
 from runtime.yclients.errors import PermanentError
+
+
+def _deps() -> Deps:
+    return Deps.of(current())
 
 
 # One run works for at most workers.sync.full.DEFAULT_BUDGET seconds, then re-enqueues itself and the
@@ -17,10 +22,10 @@ from runtime.yclients.errors import PermanentError
        throws=(SyncFailed,), on_retry_exhausted="sync_exhausted")
 def sync_salon(salon_id: int, kind: str = "full") -> None:
     """Full (or incremental) sync of a salon's data from YCLIENTS; resumable from checkpoints."""
-    deps = from_runtime()
+    deps = _deps()
     outcome = full.sync_salon(salon_id, kind, deps)
     if outcome == "continue":
-        deps.enqueue("sync_salon", salon_id, kind)  # after the lease is released and the page committed
+        deps.jobs.sync_salon(salon_id, kind)  # after the lease is released and the page committed
     elif outcome == "done":
         maybe_complete(salon_id, deps)  # the sync may be what the onboarding page still waited for
 
@@ -28,7 +33,7 @@ def sync_salon(salon_id: int, kind: str = "full") -> None:
 @actor(queue_name="sync", max_retries=3, time_limit=60_000)
 def sync_exhausted(message_data: dict, retry_info: dict) -> None:
     """sync_salon failed for good on transient errors: mark the run failed and tell the page."""
-    full.fail(int(message_data["args"][0]), from_runtime(),
+    full.fail(int(message_data["args"][0]), _deps(),
               f"YCLIENTS unavailable after {retry_info.get('retries')} retries")
 
 
@@ -37,7 +42,7 @@ def sync_exhausted(message_data: dict, retry_info: dict) -> None:
        throws=(PermanentError, SyncFailed))
 def sync_schedules(salon_id: int) -> None:
     """Working intervals of the salon's bookable staff for the next 30 days (hourly; workers/sync/schedules.py)."""
-    schedules.sync_schedules(salon_id, from_runtime())
+    schedules.sync_schedules(salon_id, _deps())
 
 
 @actor(queue_name="sync", time_limit=60_000, max_retries=5, min_backoff=5_000, max_backoff=300_000,
@@ -46,4 +51,4 @@ def refresh_company(salon_id: int) -> None:
     """Re-read the salon's company card (title, contacts, timezone, hours); weekly, workers/sync/company.py."""
     salon = Salon.get_or_none(Salon.salon_id == salon_id)
     if salon is not None and salon.state == S.ACTIVE:
-        company.refresh_company(salon_id, from_runtime())
+        company.refresh_company(salon_id, _deps())

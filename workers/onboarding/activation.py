@@ -107,8 +107,8 @@ def _succeed(salon_id, deps, location: str) -> None:
     # After the commit: tell the page, then start the welcome and the sync.
     deps.live.publish(salon_id, "activation", {"status": "done", "message": "Интеграция с YCLIENTS активна.",
                                                "location": location or ""}, state=S.ACTIVE)
-    deps.enqueue("send_welcome", salon_id)
-    deps.enqueue("sync_salon", salon_id, "full")
+    deps.jobs.send_welcome(salon_id)
+    deps.jobs.sync_salon(salon_id, "full")
 
 
 def fail(salon_id: int, deps, error: str) -> None:

@@ -29,7 +29,7 @@ def on_whatsapp_connected(salon_id: int, deps) -> bool:
             record(salon_id, "whatsapp_connected", "worker", phone_tail=salon.whatsapp_phone[-2:])
     if moved:
         deps.live.set_state(salon_id, S.WHATSAPP_CONNECTED)
-    deps.enqueue("activate_integration", salon_id)
+    deps.jobs.activate_integration(salon_id)
     return True
 
 

@@ -58,13 +58,13 @@ def send_welcome(salon_id: int, deps) -> int | None:
         row = OutboundMessage.get(OutboundMessage.key == key)
     if inserted:
         record(salon_id, "welcome_queued", "worker", outbound_id=row.id)
-        deps.enqueue("send_whatsapp_text", row.id)
+        deps.jobs.send_whatsapp_text(row.id)
         return row.id
     if row.status == PENDING:
         # Created but perhaps never handed over (a crash between commit and enqueue). Hand it over once it is
         # clearly stale; until then come back later rather than race the creator into a double send.
         if utcnow() - row.created_at >= STALE_PENDING:
-            deps.enqueue("send_whatsapp_text", row.id)
+            deps.jobs.send_whatsapp_text(row.id)
             return row.id
         raise Retry(delay=int(STALE_PENDING.total_seconds() * 1000))
     return row.id

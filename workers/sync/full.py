@@ -253,7 +253,7 @@ def finish(salon_id: int, run_id: int, deps) -> None:
     deps.live.publish(salon_id, "sync", {"status": "done", "entity": "all", "done": total, "total": total,
                                          "counts": counts})
     if run.kind == "full":
-        deps.enqueue("sync_schedules", salon_id)  # staff are stored now: their schedules follow (schedules.py)
+        deps.jobs.sync_schedules(salon_id)  # staff are stored now: their schedules follow (schedules.py)
 
 
 def fail(salon_id: int, deps, error: str) -> None:

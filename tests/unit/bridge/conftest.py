@@ -15,6 +15,7 @@ from models.live import LiveStatus
 from models.salon import Salon
 from sandbox.whatsapp.app import create_app as create_sim
 from sandbox.whatsapp.core import SimCore
+from tests.support import container_for
 
 API_KEY = "test-waha-key"
 
@@ -113,9 +114,8 @@ def relay(settings, database, redis_client, live, jobs, waha):
         def close(self):
             return None
 
-    context = {"settings": settings, "database": _KeepOpen(), "redis": redis_client, "jobs": jobs, "live": live,
-               "waha": waha}
-    app = create_app(settings, context=context)
+    container = container_for(settings, _KeepOpen(), redis_client, "bridge", jobs=jobs, live=live, gateway=waha)
+    app = create_app(settings, container=container)
     client = app.test_client()
 
     def post(envelope, *, secret=settings.waha_webhook_secret, signature=None, raw=None):

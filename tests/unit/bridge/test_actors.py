@@ -7,26 +7,25 @@ from dramatiq.brokers.stub import StubBroker
 from runtime.gateway.waha import WahaClient
 from models import outbound as O
 from models.failure import Failure
-from models.live import LiveStatus
 from models.outbound import OutboundMessage
 from models.salon import Salon
-from tests.support import free_port
-from tests.unit.bridge.conftest import API_KEY
-from workers import registry, runtime as runtime_module
 from runtime.broker import build_middleware
-from workers.runtime import Runtime
+from runtime.jobs import Jobs
+from tests.support import container_for, free_port
+from tests.unit.bridge.conftest import API_KEY
+from workers import process, registry
 
 
 @pytest.fixture
 def worker_for(settings, database, redis_client):
-    previous = runtime_module._current
+    previous = process._current
     started = []
 
     def start(waha):
         broker = StubBroker(middleware=build_middleware(database))
         registry.declare(broker)
-        runtime_module.install(Runtime(settings=settings, database=database, redis=redis_client, broker=broker,
-                                       live=LiveStatus(redis_client), services={"waha": waha}))
+        process.install(container_for(settings, database, redis_client, "worker", broker=broker, jobs=Jobs(broker),
+                                      gateway=waha))
         worker = Worker(broker, queues={"outbound"}, worker_timeout=50, worker_threads=1)
         worker.start()
         started.append(worker)
@@ -35,7 +34,7 @@ def worker_for(settings, database, redis_client):
     yield start
     for worker in started:
         worker.stop()
-    runtime_module._current = previous
+    process._current = previous
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import time
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support import ROOT
+from tests.support import ROOT, container_for
 from runtime import metrics
 from runtime.queue_gauges import QueueCollector
 
@@ -88,16 +88,11 @@ def test_queue_collector_survives_redis_being_down():
 def test_web_metrics_endpoint_needs_the_token_and_counts_failures(database, settings, redis_client):
     from models.db import init_database
     from models.failure import Failure
-    from models.live import LiveStatus
     from web.app import create_app
-    from web.context import WebContext
-    from runtime.broker import build_broker
-    from runtime.jobs import Jobs
 
     Failure.create(actor_name="sync_salon", queue_name="sync", message_id="m1", salon_id=1)
-    context = WebContext(settings=settings, database=init_database(settings.database_url), redis=redis_client,
-                         jobs=Jobs(build_broker(settings)), live=LiveStatus(redis_client))
-    client = create_app(settings, context=context).test_client()
+    container = container_for(settings, init_database(settings.database_url), redis_client, "web")
+    client = create_app(settings, container=container).test_client()
     assert client.get("/metrics").status_code == 401
     metrics.reset_for_tests()
     metrics.redirect("ok")
@@ -163,11 +158,9 @@ def test_activation_and_sync_helpers_measure_from_the_database(database):
 def test_bridge_serves_metrics_too(database, settings, redis_client):
     from bridge.relay import create_app
     from models.db import init_database
-    from models.live import LiveStatus
 
-    context = {"settings": settings, "database": init_database(settings.database_url), "redis": redis_client,
-               "jobs": None, "live": LiveStatus(redis_client), "waha": object()}
-    client = create_app(settings, context=context).test_client()
+    container = container_for(settings, init_database(settings.database_url), redis_client, "bridge")
+    client = create_app(settings, container=container).test_client()
     assert client.get("/metrics").status_code == 401
     metrics.reset_for_tests()
     metrics.message_sent("sent")

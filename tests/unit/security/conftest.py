@@ -8,7 +8,7 @@ from models.live import LiveStatus
 from models.registry import all_models
 from tests.onboarding_support import RecordingJobs, ReopeningClient
 from web import create_app
-from web.context import WebContext
+from tests.support import container_for
 
 # Modest and deterministic: each property runs against a real Redis and database.
 FUZZ = hyp_settings(max_examples=120, deadline=None, derandomize=True,
@@ -30,9 +30,9 @@ def jobs():
 def web_app(settings, database, redis_client, jobs):
     from models.status_rebuild import rebuild_snapshot
 
-    context = WebContext(settings=settings, database=database, redis=redis_client, jobs=jobs,
+    context = container_for(settings=settings, database=database, redis=redis_client, jobs=jobs,
                          live=LiveStatus(redis_client, rebuild=rebuild_snapshot))
-    return create_app(settings, context=context)
+    return create_app(settings, container=context)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from models import salon as s
 from models.live import LiveStatus
 from models.salon import Salon
 from tests.unit.security.conftest import FUZZ, row_counts
+from tests.support import container_for
 
 SALON = 962302
 KEY = "k" * 40
@@ -138,9 +139,8 @@ def relay(settings, database, redis_client, jobs):
         def __getattr__(self, name):
             raise AssertionError("the relay must not call WAHA for a refused webhook")
 
-    context = {"settings": settings, "database": database, "redis": redis_client, "jobs": jobs,
-               "live": LiveStatus(redis_client), "waha": NoWaha()}
-    app = create_app(settings, context=context)
+    app = create_app(settings, container=container_for(settings, database, redis_client, "bridge", jobs=jobs,
+                                                       gateway=NoWaha()))
     return app.test_client()
 
 

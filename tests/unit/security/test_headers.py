@@ -4,7 +4,7 @@ from __future__ import annotations
 from models.live import LiveStatus
 from tests.onboarding_support import RecordingJobs, ReopeningClient, signed_query
 from web import create_app
-from web.context import WebContext
+from tests.support import container_for
 from web.marketplace import session, tokens
 
 
@@ -43,9 +43,9 @@ def test_every_response_carries_nosniff_no_framing_and_no_referrer(client, setti
 
 def test_the_production_session_cookie_is_httponly_secure_lax_and_short_lived(settings, database, redis_client):
     prod = settings.replace(app_env="production", public_base_url="https://adminai.tech")
-    context = WebContext(settings=prod, database=database, redis=redis_client, jobs=RecordingJobs(),
+    context = container_for(settings=prod, database=database, redis=redis_client, jobs=RecordingJobs(),
                          live=LiveStatus(redis_client))
-    c = ReopeningClient(create_app(prod, context=context).test_client(), database)
+    c = ReopeningClient(create_app(prod, container=context).test_client(), database)
     link = tokens.issue(prod.jwt_secret, tokens.LINK, [962302], 42)
     response = c.get(f"/marketplace/onboarding?token={link}")
     assert response.status_code == 302 and response.headers["Location"] == "/marketplace/onboarding"

@@ -4,7 +4,7 @@ import redis as redis_lib
 
 from models.live import LiveStatus
 from web import create_app
-from web.context import WebContext
+from tests.support import container_for
 
 
 class _NoJobs:
@@ -13,9 +13,9 @@ class _NoJobs:
 
 
 def make_app(settings, database, client):
-    context = WebContext(settings=settings, database=database, redis=client, jobs=_NoJobs(),
+    context = container_for(settings=settings, database=database, redis=client, jobs=_NoJobs(),
                          live=LiveStatus(client))
-    return create_app(settings, context=context)
+    return create_app(settings, container=context)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from models.salon import Salon
 from models.sync_run import SyncRun
 from tests.onboarding_support import RecordingJobs, ReopeningClient, signed_query
 from web import create_app
-from web.context import WebContext
+from tests.support import container_for
 from web.marketplace import session, tokens
 
 PAGE = "/marketplace/onboarding"
@@ -31,8 +31,8 @@ def live(redis_client):
 
 @pytest.fixture
 def app(settings, database, redis_client, jobs, live):
-    context = WebContext(settings=settings, database=database, redis=redis_client, jobs=jobs, live=live)
-    return create_app(settings, context=context)
+    context = container_for(settings=settings, database=database, redis=redis_client, jobs=jobs, live=live)
+    return create_app(settings, container=context)
 
 
 @pytest.fixture
@@ -71,7 +71,7 @@ def test_the_link_is_exchanged_once_for_an_httponly_lax_cookie_and_a_clean_url(c
 
 def test_the_cookie_is_secure_in_production(settings, database, redis_client, jobs, live):
     prod = settings.replace(app_env="production")
-    app = create_app(prod, context=WebContext(settings=prod, database=database, redis=redis_client, jobs=jobs,
+    app = create_app(prod, container=container_for(settings=prod, database=database, redis=redis_client, jobs=jobs,
                                               live=live))
     response = new_client(app).get(f"{PAGE}?token={link(settings)}")
     assert "Secure" in response.headers["Set-Cookie"]

@@ -11,7 +11,7 @@ from models.salon import Salon
 from models.timeline import TimelineEvent
 from tests.onboarding_support import SAMPLE_USER, RecordingJobs, ReopeningClient, signed_query
 from web import create_app
-from web.context import WebContext
+from tests.support import container_for
 from web.marketplace import tokens
 
 PATH = "/auth/yclients/redirect"
@@ -24,9 +24,9 @@ def jobs(database):
 
 @pytest.fixture
 def app(settings, database, redis_client, jobs):
-    context = WebContext(settings=settings, database=database, redis=redis_client, jobs=jobs,
+    context = container_for(settings=settings, database=database, redis=redis_client, jobs=jobs,
                          live=LiveStatus(redis_client))
-    return create_app(settings, context=context)
+    return create_app(settings, container=context)
 
 
 @pytest.fixture
@@ -134,7 +134,7 @@ def test_a_bad_or_missing_signature_is_refused_with_403_and_writes_nothing(clien
 def test_a_missing_partner_token_answers_503_configuration_incomplete(settings, database, redis_client, jobs):
     for placeholder in ("", "test_token_waiting_for_real"):
         broken = settings.replace(yclients_partner_token=placeholder)
-        app = create_app(broken, context=WebContext(settings=broken, database=database, redis=redis_client,
+        app = create_app(broken, container=container_for(settings=broken, database=database, redis=redis_client,
                                                     jobs=jobs, live=LiveStatus(redis_client)))
         response = ReopeningClient(app.test_client(), database).get(f"{PATH}?{signed_query(placeholder or 'x')}")
         assert response.status_code == 503
@@ -202,7 +202,7 @@ def test_the_same_browser_pressing_connect_again_goes_back_to_its_page(client, s
 
 def test_a_failed_enqueue_releases_the_signature_so_the_owner_can_retry(settings, database, redis_client):
     broken_jobs = RecordingJobs(fail=True)
-    app = create_app(settings, context=WebContext(settings=settings, database=database, redis=redis_client,
+    app = create_app(settings, container=container_for(settings=settings, database=database, redis=redis_client,
                                                   jobs=broken_jobs, live=LiveStatus(redis_client)))
     query = signed_query(settings.yclients_partner_token)
     client = ReopeningClient(app.test_client(), database)

@@ -8,7 +8,7 @@ from models.salon import Salon
 from models.webhook_delivery import WebhookDelivery
 from models.live import LiveStatus
 from web import create_app, webhook_auth
-from web.context import WebContext
+from tests.support import container_for
 
 SALON = 962302
 OTHER = 997441
@@ -48,9 +48,9 @@ def jobs():
 def client(settings, database, redis_client, jobs):
     Salon.create(salon_id=SALON, state=s.ACTIVE, api_key="a" * 32, webhook_key=KEY)
     Salon.create(salon_id=OTHER, state=s.ACTIVE, webhook_key="o" * 40)
-    context = WebContext(settings=settings, database=database, redis=redis_client, jobs=jobs,
+    context = container_for(settings=settings, database=database, redis=redis_client, jobs=jobs,
                          live=LiveStatus(redis_client))
-    return Client(create_app(settings, context=context), database)
+    return Client(create_app(settings, container=context), database)
 
 
 def lifecycle(settings, **overrides):
@@ -184,9 +184,9 @@ def test_an_oversized_body_gets_413(client, settings):
 
 def test_a_failed_enqueue_still_acknowledges_the_stored_delivery_for_the_sweep(settings, database, redis_client):
     Salon.create(salon_id=SALON, state=s.ACTIVE)
-    context = WebContext(settings=settings, database=database, redis=redis_client, jobs=RecordingJobs(fail=True),
+    context = container_for(settings=settings, database=database, redis=redis_client, jobs=RecordingJobs(fail=True),
                          live=LiveStatus(redis_client))
-    client = Client(create_app(settings, context=context), database)
+    client = Client(create_app(settings, container=context), database)
     response = client.post("/webhook/yclients", json=lifecycle(settings))
     assert response.status_code == 200
     assert WebhookDelivery.get_by_id(response.get_json()["delivery_id"]).processed_at is None

@@ -1,21 +1,14 @@
-"""Shared fakes for the onboarding/sync unit tests: a scripted YCLIENTS API and a recording enqueue."""
+"""Shared fakes for the onboarding/sync unit tests: a scripted YCLIENTS API; jobs are recorded by runtime.stub_jobs.StubJobs."""
 from __future__ import annotations
 
 from models import salon as S
 from models.live import LiveStatus
 from models.salon import Salon
+from runtime.stub_jobs import StubJobs
 from workers.onboarding.deps import Deps
 from runtime.yclients.api import Page
 from runtime.yclients.client import Reply
 from runtime.yclients.errors import PermanentError
-
-
-class Enqueued(list):
-    def __call__(self, name, *args, **kwargs):
-        self.append((name, *args))
-
-    def names(self):
-        return [item[0] for item in self]
 
 
 class FakeApi:
@@ -47,7 +40,7 @@ class FakeApi:
 
 def deps_for(settings, database, redis_client, api=None, message_id="msg-1"):
     return Deps(settings=settings, database=database, redis=redis_client, live=LiveStatus(redis_client),
-                api=api or FakeApi(), enqueue=Enqueued(), message_id=message_id)
+                api=api or FakeApi(), jobs=StubJobs(), message_id=message_id)
 
 
 def make_salon(salon_id=962302, state=S.WHATSAPP_CONNECTED, phone="79001234567", title="KULTURA"):

@@ -29,7 +29,7 @@ def test_301_is_success_with_its_location(settings, database, redis_client):
     assert len(call["api_key"]) >= 64 and int(call["api_key"], 16) >= 0
     assert call["api_key"] == salon.api_key
     assert call["webhook_urls"] == [f"{settings.public_base_url}/webhook/yclients/{salon.webhook_key}"]
-    assert deps.enqueue == [("send_welcome", 962302), ("sync_salon", 962302, "full")]
+    assert deps.jobs.calls() == [("send_welcome", 962302), ("sync_salon", 962302, "full")]
     snap = deps.live.snapshot(962302)["data"]
     assert snap["state"] == S.ACTIVE
     assert snap["activation"] == {"status": "done", "message": "Интеграция с YCLIENTS активна.",
@@ -42,7 +42,7 @@ def test_an_active_salon_is_skipped(settings, database, redis_client):
     api = FakeApi()
     deps = deps_for(settings, database, redis_client, api)
     assert activate(962302, deps) == "skipped"
-    assert api.calls == [] and deps.enqueue == []
+    assert api.calls == [] and deps.jobs.calls() == []
 
 
 def test_two_connected_events_make_one_activation_call(settings, database, redis_client):
@@ -52,12 +52,12 @@ def test_two_connected_events_make_one_activation_call(settings, database, redis
     on_whatsapp_connected(962302, deps)
     on_whatsapp_connected(962302, deps)
     assert Salon.get_by_id(962302).state == S.WHATSAPP_CONNECTED
-    assert deps.enqueue.names() == ["activate_integration", "activate_integration"]
-    for _ in deps.enqueue[:]:
+    assert deps.jobs.names() == ["activate_integration", "activate_integration"]
+    for _ in list(deps.jobs.sent):
         activate(962302, deps)
     assert len(api.calls) == 1
     on_whatsapp_connected(962302, deps)  # after activation: nothing new
-    assert deps.enqueue.names().count("activate_integration") == 2
+    assert deps.jobs.names().count("activate_integration") == 2
 
 
 def test_a_duplicate_message_steps_aside_while_another_holds_the_salon(settings, database, redis_client):
@@ -148,4 +148,4 @@ def test_401_and_422_end_in_activation_failed_with_a_support_message(settings, d
     activation = deps.live.snapshot(962302)["data"]["activation"]
     assert activation["status"] == "failed" and "поддержку" in activation["message"]
     assert "activation_failed" in kinds(962302)
-    assert deps.enqueue == []
+    assert deps.jobs.calls() == []

@@ -25,7 +25,7 @@ def test_welcome_is_created_once_and_handed_to_the_sender_once(settings, databas
     with pytest.raises(Retry):  # a duplicate right after: come back later, never send twice
         send_welcome(962302, deps)
     assert OutboundMessage.select().count() == 1
-    assert deps.enqueue == [("send_whatsapp_text", first)]
+    assert deps.jobs.calls() == [("send_whatsapp_text", first)]
     row = OutboundMessage.get_by_id(first)
     assert row.key == "welcome:962302" and row.chat_id == "79001234567@c.us"
     assert row.notify_actor == "on_welcome_finished"
@@ -38,7 +38,7 @@ def test_a_stale_pending_welcome_is_handed_over_again(settings, database, redis_
     row_id = send_welcome(962302, deps)
     OutboundMessage.update(created_at=dt.datetime(2020, 1, 1)).execute()
     assert send_welcome(962302, deps) == row_id
-    assert deps.enqueue.names() == ["send_whatsapp_text", "send_whatsapp_text"]
+    assert deps.jobs.names() == ["send_whatsapp_text", "send_whatsapp_text"]
 
 
 def test_a_welcome_already_sent_is_left_alone(settings, database, redis_client):
@@ -47,7 +47,7 @@ def test_a_welcome_already_sent_is_left_alone(settings, database, redis_client):
     row_id = send_welcome(962302, deps)
     OutboundMessage.update(status=SENT).execute()
     assert send_welcome(962302, deps) == row_id
-    assert deps.enqueue.names() == ["send_whatsapp_text"]
+    assert deps.jobs.names() == ["send_whatsapp_text"]
 
 
 def test_no_welcome_before_activation(settings, database, redis_client):

@@ -9,7 +9,7 @@ from dramatiq import Message
 from models.live import LiveStatus
 from tests.unit.workers.support_rows import onboarded_salon
 from workers.cli import main
-from workers.cli_sync import progress_line
+from workers.cli.sync import progress_line
 
 
 def run(capsys, settings, *argv):

@@ -11,6 +11,7 @@ from models.live import LiveStatus
 from models.salon import Salon
 from models.timeline import TimelineEvent
 from models.webhook_delivery import WebhookDelivery
+from tests.support import container_for
 from tests.unit.workers.lifecycle_fakes import FakeWaha, store
 from workers.lifecycle import salon_state
 from workers.lifecycle.deliveries import process_delivery
@@ -206,12 +207,10 @@ def test_an_abandoned_onboarding_is_expired_once_per_install(database, waha, liv
 
 
 def test_the_actors_are_thin_wrappers_over_the_services(salon, database, waha, live, redis_client, settings):
-    from workers import registry, runtime
+    from workers import process, registry
     from workers.actors import lifecycle as actors
 
-    rt = runtime.Runtime(settings=settings, database=database, redis=redis_client, broker=None, live=live,
-                         services={"waha": waha})
-    runtime.install(rt)
+    process.install(container_for(settings, database, redis_client, "worker", live=live, gateway=waha))
     try:
         delivery = store(event("freeze", settings))
         actors.process_webhook(delivery.id)
@@ -219,7 +218,7 @@ def test_the_actors_are_thin_wrappers_over_the_services(salon, database, waha, l
         actors.uninstall_salon(SALON)
         assert Salon.get_by_id(SALON).state == s.UNINSTALLED
     finally:
-        runtime.install(None)
+        process.install(None)
     spec = registry.specs()["process_webhook"]
     assert spec.queue_name == "webhooks" and spec.options["max_retries"] > 0  # transient gateway errors retry
     from runtime.gateway.errors import PermanentGatewayError, RetryableGatewayError

@@ -1,37 +1,30 @@
-"""`aiadmin`: the support and operations command line (also `python -m workers.cli`).
+"""`aiadmin`: parses the command line, bootstraps the `cli` container, dispatches to a command module.
 
 Exit codes: 0 ok, 1 the thing asked about failed or was not found, 2 bad usage or configuration.
-Commands live in small modules (cli_status, cli_failures, cli_sync); this module parses and dispatches.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
-from runtime.settings import Settings
-from workers.cli_common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, database
+from peewee import PeeweeException
+from redis import RedisError
 
-__all__ = ["main", "CliError", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE"]
+import migrations
+from runtime.bootstrap import bootstrap
+from runtime.settings import ConfigError, Settings
+from workers.cli import disconnect, failures, status, sync
+from workers.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, connect
 
 
-def _database(settings: Settings):
-    return database(settings)
-
-
-def cmd_migrate(settings: Settings, args) -> int:
-    import migrations
-
-    db = _database(settings)
-    applied = migrations.migrate(db)
+def cmd_migrate(container, args) -> int:
+    applied = migrations.migrate(connect(container))
     if applied:
         for name in applied:
             print(f"applied {name}")
     else:
         print("database is up to date")
     return EXIT_OK
-
-
-COMMANDS = {"migrate": cmd_migrate}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -41,20 +34,16 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from workers import cli_disconnect, cli_failures, cli_status, cli_sync
-
     parser = _Parser(prog="aiadmin", description="AI Admin Connector: support and operations")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     sub.add_parser("migrate", help="apply pending database migrations (the Procfile release step)").set_defaults(
         handler=cmd_migrate)
-    for module in (cli_status, cli_failures, cli_sync, cli_disconnect):
+    for module in (status, failures, sync, disconnect):
         module.register(sub)
     return parser
 
 
 def main(argv=None, settings: Settings | None = None) -> int:
-    from runtime.settings import ConfigError
-
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -66,19 +55,10 @@ def main(argv=None, settings: Settings | None = None) -> int:
         print(f"aiadmin: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        return args.handler(settings, args)
+        return args.handler(bootstrap(settings, "cli"), args)
     except CliError as exc:
         print(f"aiadmin: {exc}", file=sys.stderr)
         return exc.code
-    except Exception as exc:  # an unreachable database or Redis: say which, not a traceback
-        from peewee import PeeweeException
-        from redis import RedisError
-
-        if isinstance(exc, (PeeweeException, RedisError)):
-            print(f"aiadmin: {type(exc).__name__}: {exc}", file=sys.stderr)
-            return EXIT_FAILED
-        raise
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    except (PeeweeException, RedisError) as exc:  # an unreachable database or Redis: say which, not a traceback
+        print(f"aiadmin: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILED

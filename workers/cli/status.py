@@ -1,7 +1,11 @@
 """`aiadmin status` and `aiadmin timeline`: what support reads first."""
 from __future__ import annotations
 
-from workers.cli_common import EXIT_OK, CliError, database, out, positive_id
+from workers.cli.common import EXIT_OK, CliError, connect, out, positive_id
+from workers.support.errors import NotFound
+from workers.support.render import dumps
+from workers.support.status import render_status, salon_status
+from workers.support.timeline import render_timeline, timeline
 
 
 def register(sub) -> None:
@@ -15,39 +19,27 @@ def register(sub) -> None:
     p.set_defaults(handler=cmd_timeline)
 
 
-def _live(settings):
+def _live(container):
     """The live onboarding snapshot, when Redis answers; the report does not depend on it."""
     try:
-        from models.live import LiveStatus
-        from workers.cli_common import redis
-
-        client = redis(settings)
-        client.ping()
-        return LiveStatus(client)
+        container.redis.ping()
     except Exception:
         return None
+    return container.live
 
 
-def cmd_status(settings, args) -> int:
-    from workers.support.errors import NotFound
-    from workers.support.render import dumps
-    from workers.support.status import render_status, salon_status
-
-    database(settings)
+def cmd_status(container, args) -> int:
+    connect(container)
     try:
-        report = salon_status(args.salon_id, live=_live(settings))
+        report = salon_status(args.salon_id, live=_live(container))
     except NotFound as exc:
         raise CliError(str(exc)) from None
     out(dumps(report) if args.json else render_status(report))
     return EXIT_OK
 
 
-def cmd_timeline(settings, args) -> int:
-    from workers.support.errors import NotFound
-    from workers.support.render import dumps
-    from workers.support.timeline import render_timeline, timeline
-
-    database(settings)
+def cmd_timeline(container, args) -> int:
+    connect(container)
     try:
         entries = timeline(args.salon_id)
     except NotFound as exc:

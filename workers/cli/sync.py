@@ -6,7 +6,12 @@ import sys
 import time
 import uuid
 
-from workers.cli_common import EXIT_FAILED, EXIT_OK, CliError, broker, database, out, positive_id, redis
+from models.live import channel, snapshot_key
+from workers.cli.common import EXIT_FAILED, EXIT_OK, CliError, connect, out, positive_id
+from workers.lifecycle.purge import purge_salon
+from workers.support.errors import NotFound
+from workers.support.status import get_salon
+from workers.sync.full import SYNCABLE_STATES
 
 
 def register(sub) -> None:
@@ -28,21 +33,10 @@ def register(sub) -> None:
 
 
 def _salon(salon_id: int):
-    from workers.support.errors import NotFound
-    from workers.support.status import get_salon
-
     try:
         return get_salon(salon_id)
     except NotFound as exc:
         raise CliError(str(exc)) from None
-
-
-def _syncable_states() -> tuple[str, ...]:
-    try:
-        from workers.sync.full import SYNCABLE_STATES
-    except ImportError:
-        return ("active",)
-    return tuple(SYNCABLE_STATES)
 
 
 def progress_line(data: dict, width: int = 30) -> str:
@@ -55,8 +49,6 @@ def progress_line(data: dict, width: int = 30) -> str:
 
 def _latest_sync(client, salon_id: int) -> dict | None:
     """The snapshot's stored `sync` event with its seq (a fallback if a pub/sub message was missed)."""
-    from models.live import snapshot_key
-
     raw = client.hget(snapshot_key(salon_id), "sync")
     return json.loads(raw) if raw else None
 
@@ -81,26 +73,23 @@ def wait_for_sync(client, salon_id: int, since_seq: int, pubsub, timeout: float,
     return None
 
 
-def cmd_resync(settings, args) -> int:
-    from models.live import channel, snapshot_key
-    from runtime.jobs import Jobs
-
-    database(settings)
+def cmd_resync(container, args) -> int:
+    connect(container)
     salon = _salon(args.salon_id)
-    if salon.state not in _syncable_states():  # the worker would skip it and --wait would wait in vain
+    if salon.state not in SYNCABLE_STATES:  # the worker would skip it and --wait would wait in vain
         raise CliError(f"salon {args.salon_id} is {salon.state}: only an active salon is synced")
-    jobs = Jobs(broker(settings))
+    jobs = container.jobs
     if not args.wait:
-        message = jobs.send("sync_salon", args.salon_id, "full")
+        message = jobs.sync_salon(args.salon_id, "full")
         out(json.dumps({"salon_id": args.salon_id, "message_id": message.message_id, "status": "enqueued"})
             if args.json else f"enqueued a full sync of salon {args.salon_id} (message {message.message_id})")
         return EXIT_OK
-    client = redis(settings)
+    client = container.redis
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     pubsub.subscribe(channel(args.salon_id))  # subscribe first, then read seq: nothing is lost in between
     try:
         since = int(client.hget(snapshot_key(args.salon_id), "seq") or 0)
-        message = jobs.send("sync_salon", args.salon_id, "full")
+        message = jobs.sync_salon(args.salon_id, "full")
         tty = sys.stdout.isatty() and not args.json
         shown = []
 
@@ -130,8 +119,8 @@ def cmd_resync(settings, args) -> int:
     return EXIT_OK if status == "done" else EXIT_FAILED
 
 
-def cmd_purge(settings, args) -> int:
-    database(settings)
+def cmd_purge(container, args) -> int:
+    connect(container)
     _salon(args.salon_id)
     if not args.yes:
         prompt = (f"This deletes salon {args.salon_id}'s synced data (categories, services, staff, clients, "
@@ -143,20 +132,16 @@ def cmd_purge(settings, args) -> int:
             answer = ""
         if answer.strip() != str(args.salon_id):
             raise CliError("purge aborted: the confirmation did not match the salon id")
-    from workers.lifecycle.purge import purge_salon
-
     result = purge_salon(args.salon_id) or {}
     out(json.dumps(result, ensure_ascii=False, default=str, sort_keys=True) if args.json
         else f"purged salon {args.salon_id}: " + ", ".join(f"{k}={v}" for k, v in sorted(result.items())))
     return EXIT_OK
 
 
-def cmd_ping(settings, args) -> int:
-    from runtime.jobs import Jobs
-
-    client = redis(settings)
+def cmd_ping(container, args) -> int:
+    client = container.redis
     token = uuid.uuid4().hex
-    Jobs(broker(settings)).send("ping", token, time.time())
+    container.jobs.ping(token, time.time())
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:
         value = client.lpop(f"aiadmin:ping:{token}")

@@ -4,7 +4,11 @@ from __future__ import annotations
 import json
 import sys
 
-from workers.cli_common import EXIT_OK, CliError, database, out, positive_id, redis
+from runtime.yclients.errors import YclientsError
+from workers.cli.common import EXIT_OK, CliError, connect, out, positive_id
+from workers.lifecycle.disconnect import disconnect
+from workers.support.errors import NotFound
+from workers.support.status import get_salon
 
 
 def register(sub) -> None:
@@ -15,16 +19,8 @@ def register(sub) -> None:
     p.set_defaults(handler=cmd_disconnect)
 
 
-def cmd_disconnect(settings, args) -> int:
-    from runtime.gateway.waha import client_from_settings as waha_client
-    from models.live import LiveStatus
-    from workers.lifecycle.disconnect import disconnect
-    from workers.support.errors import NotFound
-    from workers.support.status import get_salon
-    from runtime.yclients.api import api_from_settings
-    from runtime.yclients.errors import YclientsError
-
-    db = database(settings)
+def cmd_disconnect(container, args) -> int:
+    db = connect(container)
     try:
         get_salon(args.salon_id)
     except NotFound as exc:
@@ -41,10 +37,9 @@ def cmd_disconnect(settings, args) -> int:
             answer = ""
         if answer.strip() != str(args.salon_id):
             raise CliError("disconnect aborted: the confirmation did not match the salon id")
-    client = redis(settings)
     try:
-        removed, effect = disconnect(db, args.salon_id, api=api_from_settings(settings, client),
-                                     waha=waha_client(settings), live=LiveStatus(client), source="support")
+        removed, effect = disconnect(db, args.salon_id, api=container.yclients, waha=container.gateway,
+                                     live=container.live, source="support")
     except YclientsError as exc:
         raise CliError(f"YCLIENTS refused the uninstall of salon {args.salon_id}: {exc.status} "
                        f"{exc.message or exc}; nothing was changed here") from None

@@ -3,7 +3,13 @@ from __future__ import annotations
 
 import sys
 
-from workers.cli_common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, broker, database, out, positive_id
+from models.failure import OPEN
+from workers.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, connect, out, positive_id
+from workers.support.errors import NotFound
+from workers.support.failures import STATUSES, failure_dict, failures, get_failure, render_failures
+from workers.support.render import dumps
+from workers.support.requeue import requeue_all
+from workers.support.status import get_salon
 
 
 def register(sub) -> None:
@@ -21,11 +27,8 @@ def register(sub) -> None:
     p.set_defaults(handler=cmd_requeue)
 
 
-def cmd_failed(settings, args) -> int:
-    from workers.support.failures import STATUSES, failure_dict, failures, render_failures
-    from workers.support.render import dumps
-
-    database(settings)
+def cmd_failed(container, args) -> int:
+    connect(container)
     statuses = args.status or ["open", "requeued"]
     if "all" in statuses:
         statuses = list(STATUSES)
@@ -34,18 +37,11 @@ def cmd_failed(settings, args) -> int:
     return EXIT_OK
 
 
-def cmd_requeue(settings, args) -> int:
-    from models.failure import OPEN
-    from workers.support.errors import NotFound
-    from workers.support.failures import failures, get_failure
-    from workers.support.render import dumps
-    from workers.support.requeue import requeue_all
-    from workers.support.status import get_salon
-
+def cmd_requeue(container, args) -> int:
     chosen = [x for x in (args.failure_id is not None, args.salon is not None, args.all) if x]
     if len(chosen) != 1:
         raise CliError("requeue needs exactly one of FAILURE_ID, --salon SALON_ID or --all", EXIT_USAGE)
-    database(settings)
+    connect(container)
     try:
         if args.failure_id is not None:
             # An explicit id is re-queued whatever its status: the actors are idempotent.
@@ -57,7 +53,7 @@ def cmd_requeue(settings, args) -> int:
             rows = failures(None, [OPEN])
     except NotFound as exc:
         raise CliError(str(exc)) from None
-    done, refused = requeue_all(broker(settings), rows)
+    done, refused = requeue_all(container.broker, rows)
     if args.json:
         out(dumps([r.asdict() for r in done]))
     elif not done and not refused:
