@@ -3,15 +3,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.naming import salon_id_of
 from bridge.phone import phone_of_jid
+from workers import json_limits
 
 DEDUP_PREFIX = "aiadmin:wa:evt:"
 DEDUP_TTL = 24 * 3600  # WAHA retries for minutes at most; a day is ample
+MAX_BODY_BYTES = 1024 * 1024  # the relay's MAX_CONTENT_LENGTH; a text message is a few KiB
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -61,9 +62,9 @@ class BadWebhook(ValueError):
 
 def parse(body: bytes) -> WebhookEvent:
     try:
-        data = json.loads(body)
-    except ValueError:
-        raise BadWebhook("body is not JSON") from None
+        data = json_limits.loads(body, max_bytes=MAX_BODY_BYTES)
+    except json_limits.BadJson as exc:
+        raise BadWebhook(exc.message) from None
     if not isinstance(data, dict) or not data.get("event") or not data.get("session"):
         raise BadWebhook("not a WAHA webhook envelope")
     session = str(data["session"])

@@ -10,6 +10,7 @@ from web.context import ctx
 from web.errors import error_page
 from web.marketplace import messages, security, session, status, tokens, validation
 from web.marketplace.ratelimit import RateLimiter
+from workers import json_limits
 
 logger = logging.getLogger("aiadmin.web.onboarding")
 blueprint = Blueprint("marketplace_onboarding", __name__)
@@ -20,6 +21,7 @@ PAIRING_LOCK_SECONDS = 15
 RESTART_LIMITS = (("restart:salon:{salon}", 1, 30), ("restart:salon-hour:{salon}", 6, 3600),
                   ("restart:ip:{ip}", 10, 600))
 STATUS_LIMITS = (("status:ip:{ip}", 120, 60),)
+MAX_COMMAND_BYTES = 4096  # {"phone": …, "salon_id": …} is a few dozen bytes
 
 
 @blueprint.before_request
@@ -135,8 +137,10 @@ def status_json():
 def _json_body() -> dict | None:
     if not request.is_json:  # also what makes a cross-site form post impossible (no CORS preflight pass)
         return None
-    body = request.get_json(silent=True)
-    return body if isinstance(body, dict) else None
+    try:  # bounded size and depth: 1,000 nested `[` were a RecursionError (500), which silent=True lets through
+        return json_limits.loads_object(request.get_data(cache=False), max_bytes=MAX_COMMAND_BYTES)
+    except json_limits.BadJson:
+        return None
 
 
 def _rules(templates, salon_id: int):

@@ -6,7 +6,6 @@ register the queue (subscribe) FIRST, then send the snapshot, then only events w
 """
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import socket
@@ -22,7 +21,7 @@ from web.context import ctx
 from web.marketplace import messages, session, status, tokens
 from web.marketplace.fanout import RESYNC
 from web.marketplace.security import origin_allowed
-from workers import metrics
+from workers import json_limits, metrics
 
 logger = logging.getLogger("aiadmin.web.ws")
 
@@ -74,9 +73,8 @@ def _close(ws, message: str) -> None:
 def _first_message(ws) -> dict:
     try:
         raw = ws.receive(timeout=AUTH_WAIT)
-        value = json.loads(raw) if raw else {}
-        return value if isinstance(value, dict) else {}
-    except (ValueError, TypeError):
+        return json_limits.loads_object(raw, max_bytes=MAX_MESSAGE_SIZE) if raw else {}
+    except (json_limits.BadJson, TypeError):  # too deep, too large or not JSON: no token, so unauthorized
         return {}
 
 
