@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None, *, context=None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.extensions["bridge"] = context
 
-    app.add_url_rule("/metrics", "metrics", lambda: metrics_respond(context["settings"].health_token))
+    app.add_url_rule("/metrics", "metrics", lambda: metrics_respond(context["settings"]))
 
     @app.get("/healthz")
     def healthz():
