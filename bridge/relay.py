@@ -1,9 +1,14 @@
 """The bridge relay's app factory (process `bridge`): receives WAHA webhooks and relays them inward."""
 from __future__ import annotations
 
+import logging
+import time
+
 from flask import Flask, jsonify, request
 
 from settings import Settings
+
+logger = logging.getLogger("aiadmin.bridge.relay")
 
 
 def create_app(settings: Settings | None = None, *, context=None) -> Flask:
@@ -30,6 +35,7 @@ def create_app(settings: Settings | None = None, *, context=None) -> Flask:
 
         context["waha"] = client_from_settings(context.get("settings") or settings)
 
+    clock = context.get("clock") or time.time
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.extensions["bridge"] = context
@@ -55,6 +61,10 @@ def create_app(settings: Settings | None = None, *, context=None) -> Flask:
             event = webhooks.parse(body)
         except webhooks.BadWebhook as exc:
             return jsonify(error=str(exc)), 400
+        if event.stale(clock()):  # a replayed (or clock-skewed) event is never applied, dedup key or not
+            logger.warning("gateway webhook refused: stale or missing timestamp (event %s, salon %s)",
+                           event.event, event.salon_id)
+            return jsonify(error="stale event: timestamp missing or outside the freshness window"), 400
         context["database"].connect(reuse_if_open=True)
         deps = LinkDeps(waha=context["waha"], redis=context["redis"], live=context["live"], jobs=context["jobs"])
         outcome = handle_event(deps, webhooks.Deduper(context["redis"]), event)
