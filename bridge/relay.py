@@ -22,6 +22,7 @@ def create_app(settings: Settings | None = None, *, context=None) -> Flask:
     from workers.metrics_http import respond as metrics_respond
 
     settings = settings or load_or_exit()
+    composed_here = context is None
     if context is None:
         configure_logging(settings, process="bridge")
         configure_metrics("bridge")
@@ -34,6 +35,11 @@ def create_app(settings: Settings | None = None, *, context=None) -> Flask:
         from bridge.waha import client_from_settings
 
         context["waha"] = client_from_settings(context.get("settings") or settings)
+    if composed_here:  # the real process: say "alive" and probe the gateway for /marketplace/health
+        from bridge.gateway_probe import Prober
+        from workers.heartbeat import Beater
+
+        context["heartbeat"] = Beater(context["redis"], "bridge", extra=Prober(context["waha"], context["redis"])).start()
 
     clock = context.get("clock") or time.time
     app = Flask(__name__)

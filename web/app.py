@@ -34,6 +34,9 @@ def create_app(settings: Settings | None = None, *, context: WebContext | None =
 
         context = WebContext(settings=settings, database=database, redis=client, jobs=Jobs(broker),
                              live=LiveStatus(client, rebuild=rebuild_snapshot))
+        from workers.heartbeat import Beater
+
+        context.extras["heartbeat"] = Beater(client, "web").start()  # read by the detailed health answer
 
     app = Flask(__name__)
     app.config.update(

@@ -105,12 +105,17 @@ def main() -> None:
 
     settings = load_or_exit()
     configure_logging(settings, process="clock")
-    clock = Clock(Jobs(build_broker(settings)), redis_client(settings))
+    from workers.heartbeat import Beater
+
+    client = redis_client(settings)
+    clock = Clock(Jobs(build_broker(settings)), client)
+    beater = Beater(client, "clock").start()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     logger.info("clock started: %s", ", ".join(f"{e.actor}/{e.every}s" for e in clock.schedule))
     clock.run(stop)
+    beater.stop()
     logger.info("clock stopped")
 
 
