@@ -6,6 +6,7 @@ Commands live in small modules (cli_status, cli_failures, cli_sync); this module
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from settings import Settings
@@ -64,6 +65,9 @@ def main(argv=None, settings: Settings | None = None) -> int:
         settings = settings or Settings.from_env()
     except ConfigError as exc:
         print(f"aiadmin: configuration error: {exc}", file=sys.stderr)
+        if "APP_ENV" not in os.environ:  # most likely a developer next to `make run`
+            print('aiadmin: for the local `make run` stack use `make aiadmin ARGS="status SALON_ID"` '
+                  "(it sets APP_ENV=development like make run does)", file=sys.stderr)
         return EXIT_USAGE
     try:
         return args.handler(settings, args)
