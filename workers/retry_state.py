@@ -42,8 +42,11 @@ def read(redis_client, salon_id: int) -> list[dict]:
 
 
 def describe(exception) -> str:
-    text = f"{type(exception).__name__}: {exception}".strip().rstrip(":")
-    line = (text.splitlines() or [""])[-1] if "\n" in text else text
+    """One line, redacted like the logs (no secret, no full phone number), bounded."""
+    from workers.logs import redact
+
+    lines = f"{type(exception).__name__}: {exception}".strip().rstrip(":").splitlines() or [""]
+    line = redact(lines[-1] if len(lines) == 1 else f"{type(exception).__name__}: {lines[-1]}")
     return line if len(line) <= ERROR_CHARS else line[: ERROR_CHARS - 1] + "…"
 
 

@@ -82,6 +82,13 @@ def test_a_successful_run_clears_the_record(broker, redis_client):
         worker.stop()
 
 
+def test_the_recorded_error_is_one_redacted_line():
+    error = retry_state.describe(RuntimeError("send to 79001234567 failed\nBearer abcdefgh12345678 refused"))
+    assert error == "RuntimeError: Bearer [redacted] refused"
+    assert "79001234567" not in retry_state.describe(ValueError("chat 79001234567@c.us not found"))
+    assert len(retry_state.describe(ValueError("x" * 1000))) == retry_state.ERROR_CHARS
+
+
 def test_jobs_without_a_salon_are_not_recorded(broker, redis_client):
     @dramatiq.actor(broker=broker, queue_name="t_retry", actor_name="t_global", max_retries=0)
     def global_job(token):
