@@ -71,5 +71,5 @@ def marketplace_health():
 
         body.update(environment=c.settings.credentials_configured(), app_env=c.settings.app_env,
                     services={"database": database, "redis": redis}, warnings=warnings,
-                    **details(c.redis, c.settings))
+                    **details(c.redis, c.settings, database=c.database if database["status"] == "healthy" else None))
     return jsonify(body), code

@@ -17,6 +17,7 @@ from dramatiq.middleware import Middleware, Retries
 logger = logging.getLogger("aiadmin.worker")
 
 KEY = "aiadmin:support:retries:{salon_id}"
+INDEX = "aiadmin:support:retrying"  # sorted set: salon id -> time of its latest failed attempt (for health)
 TTL = 7 * 86400  # a week: long enough for support to look, short enough not to pile up
 ERROR_CHARS = 300
 
@@ -39,6 +40,17 @@ def read(redis_client, salon_id: int) -> list[dict]:
         except ValueError:
             continue
     return sorted(entries, key=lambda e: e.get("failed_at") or 0, reverse=True)
+
+
+def recent(redis_client, limit: int = 20, now: float | None = None) -> list[dict]:
+    """The latest failed attempts across salons (newest salons first), each with its `salon_id`."""
+    now = time.time() if now is None else now
+    redis_client.zremrangebyscore(INDEX, "-inf", now - TTL)
+    entries = []
+    for salon_id in redis_client.zrevrange(INDEX, 0, limit - 1):
+        for entry in read(redis_client, int(salon_id)):
+            entries.append({**entry, "salon_id": int(salon_id)})
+    return entries
 
 
 def describe(exception) -> str:
@@ -73,7 +85,9 @@ class RetryRecorder(Middleware):
             return
         try:
             if exception is None:
-                broker.client.hdel(key(salon_id), message.actor_name)
+                client = broker.client
+                if client.hdel(key(salon_id), message.actor_name) and not client.exists(key(salon_id)):
+                    client.zrem(INDEX, salon_id)
                 return
             delay_ms = enqueued[1] if enqueued and enqueued[0] == message.message_id and not message.failed else None
             self._record(broker, message, salon_id, exception, delay_ms)
@@ -100,6 +114,7 @@ class RetryRecorder(Middleware):
         with broker.client.pipeline() as pipe:
             pipe.hset(key(salon_id), message.actor_name, json.dumps(entry, ensure_ascii=False))
             pipe.expire(key(salon_id), TTL)
+            pipe.zadd(INDEX, {str(salon_id): now})
             pipe.execute()
 
 

@@ -2,6 +2,7 @@
 and oldest age per queue, YCLIENTS budget use, and alerts at the thresholds documented in docs/operations.md."""
 from __future__ import annotations
 
+import json
 import time
 
 import dramatiq
@@ -165,5 +166,42 @@ def test_yclients_budget_use_and_its_alert(client, settings, redis_client):
 def test_details_survive_redis_being_down(settings, database):
     dead = redis_lib.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
     body = health_details.details(dead, settings)
-    assert body["alerts"] == ["health details incomplete: Redis did not answer"]
+    assert body["alerts"] == ["health details incomplete: Redis or the database did not answer"]
     assert body["roles"] == {"unavailable": "ConnectionError"}
+
+
+def _attempt(redis_client, salon_id, attempt, gave_up=False, error="HTTPError: 500"):
+    from workers import retry_state
+
+    now = time.time()
+    redis_client.hset(retry_state.key(salon_id), "sync_salon", json.dumps(
+        {"actor": "sync_salon", "attempt": attempt, "max_attempts": 9, "error": error, "failed_at": now,
+         "next_retry_at": None if gave_up else now + 60, "gave_up": gave_up}))
+    redis_client.zadd(retry_state.INDEX, {str(salon_id): now})
+
+
+def test_failing_jobs_across_salons_are_listed_and_persistent_ones_alert(client, settings, redis_client):
+    _attempt(redis_client, 101, 1)  # a blip: listed, no alert
+    _attempt(redis_client, 102, 3, error="ReadTimeout: 10 s")
+    body = _details(client, settings)
+    jobs = {job["salon_id"]: job for job in body["failing_jobs"]}
+    assert set(jobs) == {101, 102}
+    assert jobs[102]["attempt"] == 3 and jobs[102]["max_attempts"] == 9 and jobs[102]["next_retry_at"].endswith("Z")
+    assert [a for a in body["alerts"] if a.startswith("salon ")] == [
+        f"salon 102: sync_salon attempt 3 of 9 failed: ReadTimeout: 10 s; next retry {jobs[102]['next_retry_at']}"]
+
+
+def test_a_failed_full_sync_is_listed_even_behind_a_newer_incremental(client, settings, database):
+    import datetime
+
+    from models.sync_run import SyncRun
+
+    now = datetime.datetime.utcnow()
+    SyncRun.create(salon_id=201, kind="full", status="failed", error="Traceback…\nSyncFailed: 403 no access",
+                   started_at=now - datetime.timedelta(hours=2), finished_at=now - datetime.timedelta(hours=2))
+    SyncRun.create(salon_id=201, kind="incremental", status="done", started_at=now - datetime.timedelta(hours=1))
+    SyncRun.create(salon_id=202, kind="full", status="failed", error="old", started_at=now - datetime.timedelta(days=1))
+    SyncRun.create(salon_id=202, kind="full", status="done", started_at=now - datetime.timedelta(hours=1))  # fixed
+    body = _details(client, settings)
+    assert [(s["salon_id"], s["error"]) for s in body["failed_full_syncs"]] == [(201, "SyncFailed: 403 no access")]
+    assert any(a.startswith("salon 201: full sync failed at ") for a in body["alerts"])

@@ -48,6 +48,7 @@ def test_a_failed_attempt_records_attempt_k_of_n_the_error_and_the_next_retry(br
     assert 30 <= entry["next_retry_at"] - entry["failed_at"] <= 60  # Retries' own backoff (with jitter)
     assert entry["gave_up"] is False
     assert 0 < redis_client.ttl(retry_state.key(42)) <= retry_state.TTL
+    assert [e["salon_id"] for e in retry_state.recent(redis_client)] == [42]
 
 
 def test_the_last_attempt_says_no_retry_is_left(broker, redis_client):
@@ -78,6 +79,7 @@ def test_a_successful_run_clears_the_record(broker, redis_client):
         flaky.send(44)
         wait_for(lambda: redis_client.get("t_flaky_calls") == b"2", timeout=15, message="the retry")
         wait_for(lambda: not retry_state.read(redis_client, 44), timeout=5, message="the record cleared")
+        assert redis_client.zscore(retry_state.INDEX, "44") is None  # and health no longer lists the salon
     finally:
         worker.stop()
 
