@@ -28,20 +28,65 @@ def signed_query(partner_token: str, salon_ids=(962302,), user: dict | None = No
     return urlencode(params)
 
 
-class RecordingJobs:
-    """Records what would be enqueued, and what the database held at that moment (enqueue-after-commit)."""
+class FakeMarketplace:
+    """YCLIENTS' application-status and company-title answers for the install check, with a call log.
 
-    def __init__(self, database=None, fail: bool = False):
+    `statuses` maps a salon id to what YCLIENTS says (pending, active, uninstalled, not_installed, …);
+    unknown ids get `default`. `titles` maps a salon id to its company title (None: YCLIENTS gives none).
+    `error` (an exception) is raised by every call, as an unreachable YCLIENTS would.
+    """
+
+    def __init__(self, statuses: dict | None = None, titles: dict | None = None, default: str = "pending"):
+        self.statuses = dict(statuses or {})
+        self.titles = dict(titles or {})
+        self.default = default
+        self.error: Exception | None = None
+        self.calls: list[tuple] = []
+
+    def installation_status(self, salon_id):
+        self.calls.append(("status", int(salon_id)))
+        if self.error is not None:
+            raise self.error
+        return self.statuses.get(int(salon_id), self.default)
+
+    def company_title(self, salon_id):
+        self.calls.append(("title", int(salon_id)))
+        if self.error is not None:
+            raise self.error
+        return self.titles.get(int(salon_id))
+
+
+class RecordingJobs:
+    """Records what would be enqueued, and what the database held at that moment (enqueue-after-commit).
+
+    `verify_install` is answered at once, as the worker would, against `marketplace` (a FakeMarketplace;
+    by default YCLIENTS confirms every branch as pending and gives no title); it is listed in `checks`,
+    not in `sent`. With `answer_checks=False` the check stays unanswered (the page keeps "checking").
+    """
+
+    def __init__(self, database=None, fail: bool = False, marketplace: FakeMarketplace | None = None,
+                 answer_checks: bool = True):
         self.sent: list[tuple] = []
+        self.checks: list[str] = []
         self.database = database
         self.fail = fail
         self.rows_seen: list = []
+        self.marketplace = marketplace or FakeMarketplace()
+        self.answer_checks = answer_checks
 
     def send(self, actor_name, *args, **kwargs):
         if self.fail:
             import redis
 
             raise redis.ConnectionError("broker down")
+        if actor_name == "verify_install":
+            self.checks.append(args[0])
+            if self.answer_checks:
+                from web.context import ctx
+                from workers.onboarding.install_check import check_install
+
+                check_install(self.marketplace, ctx().redis, args[0])
+            return
         if self.database is not None and actor_name == "start_whatsapp_session":
             # Read through a separate connection: only committed rows are visible there.
             self.rows_seen.append(self._committed_salon(args[0]))
