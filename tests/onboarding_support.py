@@ -134,3 +134,33 @@ class ReopeningClient:
 
     def __getattr__(self, name):
         return getattr(self._client, name)
+
+
+def press_connect(sandbox_url: str, salon_ids=(962302,), **params) -> str:
+    """«Подключить» in the YCLIENTS sandbox: it marks the branches pending (as YCLIENTS does) and answers with
+    the signed redirect to our service; returns that URL. `params`: e.g. user_id=… for a colleague."""
+    import requests
+
+    query = {"salon_id": salon_ids[0]} if len(salon_ids) == 1 else \
+        {f"salon_ids[{i}]": s for i, s in enumerate(salon_ids)}
+    answer = requests.get(f"{sandbox_url}/connect", params={**query, **params}, allow_redirects=False, timeout=10)
+    assert answer.status_code == 302, answer.text[:300]
+    return answer.headers["Location"]
+
+
+def is_checking_page(response) -> bool:
+    return response.status_code == 200 and 'http-equiv="refresh"' in response.text \
+        and "/auth/yclients/redirect" in response.url
+
+
+def open_redirect(browser, url: str, timeout: float = 30.0, request_timeout: float = 15.0, **kwargs):
+    """GET the redirect like a browser: follow redirects AND the "checking" page's meta refresh."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    response = browser.get(url, timeout=request_timeout, **kwargs)
+    while is_checking_page(response) and time.monotonic() < deadline:
+        time.sleep(1)
+        response = browser.get(response.url, timeout=request_timeout,
+                               **{k: v for k, v in kwargs.items() if k != "params"})  # the URL has them now
+    return response

@@ -21,6 +21,7 @@ from models import salon as s
 from models import session_generation
 from models.db import utcnow
 from models.install_check import INSTALLING
+from models.outbound import PENDING, OutboundMessage
 from models.salon import Salon
 from models.timeline import record
 from web.marketplace.validation import Installer
@@ -97,6 +98,8 @@ def _one(database, branch: dict, who: Installer, *, first: bool, group: str, sig
         _set_installer(salon, who, group)
         salon.state = s.PENDING_WHATSAPP
         salon.registered_at = utcnow()
+        if reinstall:
+            _archive_welcome(salon)
         if bumped:
             session_generation.bump(salon)
         salon.save()
@@ -121,6 +124,18 @@ def _one(database, branch: dict, who: Installer, *, first: bool, group: str, sig
     record(salon_id, "registration_revisited", previous_state=previous, state=previous,
            stored_installer_id=salon.installer_id, **common)
     return _result(salon, previous, restarted=False, bumped=False)
+
+
+def _archive_welcome(salon: Salon) -> None:
+    """The welcome is once per install: a reinstall moves the last install's (finished) welcome aside, so the
+    new install's activation sends one again under the same unique key. A pending one is simply reused."""
+    key = f"welcome:{salon.salon_id}"
+    (OutboundMessage
+     .update(key=f"welcome-previous:{salon.salon_id}:{int(salon.session_generation or 0)}:{uuid.uuid4().hex[:8]}",
+             updated_at=utcnow())
+     .where((OutboundMessage.key == key) & (OutboundMessage.status != PENDING))
+     .execute())
+    salon.welcome_sent_at = None
 
 
 def _result(salon: Salon, previous: str | None, *, restarted: bool, bumped: bool) -> Registered:

@@ -13,8 +13,12 @@ def _deps():
     return from_runtime()
 
 
-# The owner is waiting on the redirect: no Dramatiq retries (the page offers "try again"), a short limit.
-@actor(queue_name=QUEUE, max_retries=0, time_limit=30_000)
+# The owner is waiting on the redirect: its own queue (never behind activation or welcome jobs), no Dramatiq
+# retries (the page offers "try again"), a short limit.
+INTERACTIVE_QUEUE = "interactive"
+
+
+@actor(queue_name=INTERACTIVE_QUEUE, max_retries=0, time_limit=30_000)
 def verify_install(check_id: str) -> None:
     """Ask YCLIENTS whether the redirect's branches are being installed; the verdict goes to Redis."""
     from workers.onboarding.install_check import check_install

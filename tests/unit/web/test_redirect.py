@@ -519,3 +519,14 @@ def test_a_take_over_needs_the_company_title_from_yclients(client, settings, job
     response = client.get(f"{PATH}?{signed_query(settings.yclients_partner_token, user=colleague)}")  # no title
     assert response.status_code == 403
     assert Salon.get_by_id(962302).installer_id == 1234567 and TimelineEvent.select().count() == 0
+
+
+def test_a_reinstall_lets_the_new_install_send_its_own_welcome(client, settings, jobs):
+    from models.outbound import SENT, OutboundMessage
+
+    Salon.create(salon_id=962302, title="KULTURA", state=s.UNINSTALLED, installer_id=1234567, welcome_sent_at=utcnow())
+    OutboundMessage.create(salon_id=962302, key="welcome:962302", chat_id="79001234567@c.us", text="hi", status=SENT)
+    assert client.get(f"{PATH}?{signed_query(settings.yclients_partner_token)}").status_code == 302
+    assert OutboundMessage.get_or_none(OutboundMessage.key == "welcome:962302") is None
+    assert OutboundMessage.get().key.startswith("welcome-previous:962302:")
+    assert Salon.get_by_id(962302).welcome_sent_at is None
