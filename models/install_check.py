@@ -82,8 +82,12 @@ def load_request(redis_client, check: str) -> CheckRequest | None:
 
 
 def write_verdict(redis_client, check: str, verdict: Verdict) -> None:
+    """Store the verdict and close the request: once the verdict expires, the next press asks YCLIENTS anew."""
     ttl = UNAVAILABLE_TTL if verdict.status == UNAVAILABLE else VERDICT_TTL
-    redis_client.set(_verdict_key(check), json.dumps(asdict(verdict), ensure_ascii=False), ex=ttl)
+    pipe = redis_client.pipeline()
+    pipe.set(_verdict_key(check), json.dumps(asdict(verdict), ensure_ascii=False), ex=ttl)
+    pipe.delete(_request_key(check))
+    pipe.execute()
 
 
 def read_verdict(redis_client, check: str) -> Verdict | None:

@@ -352,8 +352,11 @@ def test_yclients_down_says_try_again_in_a_minute_writes_nothing_and_is_not_a_5x
     jobs.marketplace.error = None
     from models import install_check as ic
 
-    ic.forget(jobs_redis(client), ic.check_id(_sign_of(settings), [962302]))
+    check = ic.check_id(_sign_of(settings), [962302])
+    assert 0 < jobs_redis(client).ttl(f"{ic.PREFIX}{check}:verdict") <= ic.UNAVAILABLE_TTL
+    jobs_redis(client).delete(f"{ic.PREFIX}{check}:verdict")  # as if its 5 s were over
     assert client.get(f"{PATH}?{signed_query(settings.yclients_partner_token)}").status_code == 302
+    assert len(jobs.checks) == 2  # a new check was enqueued, not the old request waited on
 
 
 def jobs_redis(client):
