@@ -83,7 +83,7 @@ def _one(database, branch: dict, who: Installer, *, first: bool, group: str, sig
         return _result(salon, None, restarted=True, bumped=False)
 
     previous = salon.state
-    foreign = salon.installer_id is not None and who.user_id is not None and salon.installer_id != who.user_id
+    foreign = salon.installer_id is not None and salon.installer_id != who.user_id  # no id: never the same user
     reinstall = previous in REINSTALL_FROM or (previous == s.ACTIVE and yclients_status == INSTALLING)
     if foreign and not (first and (title_confirmed or reinstall)):
         return None  # another installer's branch, not vouched for: not part of this session

@@ -19,8 +19,9 @@ from models import salon as s
 from models.salon import Salon
 from web.context import ctx
 
-# (key template, branches, window s). An owner presses a few times; a chain behind one NAT more.
-CHECK_LIMITS = (("check:ip:{ip}", 150, 600), ("check:sign:{sign}", 60, 600))
+# (key template, branches, window s): each branch is one YCLIENTS call. A 50-branch network may press three
+# times in 10 minutes; a chain behind one NAT twice that. A verdict answers the same link for 20 s for free.
+CHECK_LIMITS = (("check:ip:{ip}", 300, 600), ("check:sign:{sign}", 150, 600))
 WAIT_SECONDS = 4.0  # how long the redirect holds the request for the verdict
 POLL_SECONDS = 0.1
 GIVE_UP_SECONDS = 30.0  # a check unanswered for this long: "try again in a minute" (worker down, queue stuck)

@@ -413,22 +413,24 @@ def test_a_check_nobody_answers_ends_in_try_again_not_an_endless_checking_page(s
 def test_per_signature_limit_stops_a_flood_of_forged_ids_before_any_yclients_call(client, settings, jobs):
     jobs.marketplace.default = "not_installed"
     statuses = []
-    for start in range(0, 200, 40):  # 40 made-up branch ids per request, every request a different set
+    for start in range(0, 240, 40):  # 40 made-up branch ids per request, every request a different set
         ids = tuple(range(900000 + start, 900040 + start))
         statuses.append(client.get(f"{PATH}?{signed_query(settings.yclients_partner_token, ids)}").status_code)
-    assert statuses == [403, 429, 429, 429, 429]  # 60 branch checks per signature per 10 minutes
-    assert len(jobs.marketplace.calls) == 1  # the first forged id ended its check; the rest never reached YCLIENTS
+    assert statuses == [403, 403, 403, 429, 429, 429]  # 150 branch checks per signature per 10 minutes
+    # Each admitted check ended at its first (forged) id; the refused ones never reached YCLIENTS at all.
+    assert jobs.marketplace.calls == [("status", 900000), ("status", 900040), ("status", 900080)]
     assert nothing_written(jobs)
 
 
 def test_per_address_limit_counts_branch_checks_across_signatures(client, settings, jobs):
     jobs.marketplace.default = "not_installed"
     statuses = []
-    for user_id in range(1, 6):  # 50 branches each, five different (valid) signatures from one address
+    for user_id in range(1, 9):  # 50 branches each, eight different (valid) signatures from one address
         user = {**SAMPLE_USER, "id": user_id}
         query = signed_query(settings.yclients_partner_token, tuple(range(1000 * user_id, 1000 * user_id + 50)), user)
         statuses.append(client.get(f"{PATH}?{query}").status_code)
-    assert statuses == [403, 403, 403, 429, 429]  # 150 branch checks per address per 10 minutes
+    assert statuses == [403] * 6 + [429, 429]  # 300 branch checks per address per 10 minutes
+    assert len(jobs.marketplace.calls) == 6
     refused = client.get(f"{PATH}?{signed_query(settings.yclients_partner_token, (7,), {**SAMPLE_USER, 'id': 9})}")
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
 
@@ -514,6 +516,14 @@ def test_a_different_user_confirmed_by_yclients_takes_over_and_the_first_session
     pairing = client.post("/marketplace/pairing-code", json={"phone": "79001234567"})
     assert pairing.status_code == 401 and pairing.get_json()["error"] == "session_ended"
     assert other.get("/marketplace/status").status_code == 200
+
+
+def test_user_data_without_a_user_id_never_counts_as_the_stored_installer(client, settings, jobs):
+    Salon.create(salon_id=962302, title="Салон", state=s.PENDING_WHATSAPP, installer_id=1234567)
+    anonymous = {k: v for k, v in SAMPLE_USER.items() if k != "id"}
+    response = client.get(f"{PATH}?{signed_query(settings.yclients_partner_token, user=anonymous)}")
+    assert response.status_code == 403  # another installer's onboarding, and no title to vouch for a take-over
+    assert Salon.get_by_id(962302).installer_id == 1234567
 
 
 def test_a_take_over_needs_the_company_title_from_yclients(client, settings, jobs, app):
