@@ -42,13 +42,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from workers import cli_failures, cli_status, cli_sync
+    from workers import cli_disconnect, cli_failures, cli_status, cli_sync
 
     parser = _Parser(prog="aiadmin", description="AI Admin Connector: support and operations")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     sub.add_parser("migrate", help="apply pending database migrations (the Procfile release step)").set_defaults(
         handler=cmd_migrate)
-    for module in (cli_status, cli_failures, cli_sync):
+    for module in (cli_status, cli_failures, cli_sync, cli_disconnect):
         module.register(sub)
     return parser
 

@@ -58,6 +58,8 @@ def page():
         claims = session.current()
     except tokens.TokenError as exc:
         return _token_page("expired" if exc.reason == "expired" else "missing" if exc.reason == "missing" else "invalid")
+    if session.ended(claims):
+        return _token_page("ended")
     salons = {s.salon_id: s for s in Salon.select().where(Salon.salon_id.in_(list(claims.salon_ids)))}
     branches = [{"salon_id": sid, "title": salons[sid].title if sid in salons else f"Салон {sid}"}
                 for sid in claims.salon_ids]
@@ -81,13 +83,16 @@ def _exchange(link: str):
         claims = tokens.verify(c.settings.jwt_secret, link, tokens.LINK)
     except tokens.TokenError as exc:
         return _token_page("invalid" if exc.reason == "wrong_type" else exc.reason)
+    if session.ended(claims):
+        return _token_page("ended")
     if not tokens.claim_once(c.redis, claims):
         returning = session.current_or_none()
         if returning and set(claims.salon_ids) <= set(returning.salon_ids):
             return _clean_redirect()  # the same browser reloading: it already has its session
         logger.warning("onboarding link reused for salons %s", claims.salon_ids)
         return _token_page("used")
-    session_token = tokens.issue(c.settings.jwt_secret, tokens.SESSION, claims.salon_ids, claims.installer_id)
+    session_token = tokens.issue(c.settings.jwt_secret, tokens.SESSION, claims.salon_ids, claims.installer_id,
+                                 generations=[claims.generation(s) for s in claims.salon_ids])
     response = _clean_redirect()
     session.set_cookie(response, session_token, secure=c.settings.is_production)
     return response
@@ -112,9 +117,12 @@ def _authorised_salon(claims: tokens.Claims, requested) -> int | None:
 
 def _session_or_error():
     try:
-        return session.current(), None
+        claims = session.current()
     except tokens.TokenError as exc:
         return None, _api_error("token_expired" if exc.reason == "expired" else "unauthorized", 401)
+    if session.ended(claims):
+        return None, _api_error("session_ended", 401)
+    return claims, None
 
 
 @blueprint.get("/marketplace/status")

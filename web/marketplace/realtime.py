@@ -19,7 +19,7 @@ from models import events
 from models.live import snapshot_key
 from web.context import ctx
 from web.marketplace import messages, session, status, tokens
-from web.marketplace.fanout import RESYNC
+from web.marketplace.fanout import ENDED, RESYNC
 from web.marketplace.security import origin_allowed
 from workers import json_limits, metrics
 
@@ -167,6 +167,11 @@ def _serve(ws, c) -> None:
     fanout = c.extras["fanout"]
     sub = fanout.subscribe(salon_ids)  # subscribe first ...
     try:
+        # ... and only then look at the session generation, so a revocation in between is not missed.
+        with c.database.connection_context():
+            if session.ended(claims):
+                return _send_error(ws, "session_ended")
+
         def send_snapshots():
             for salon_id in sorted(salon_ids):  # ... then the snapshot, so nothing falls in between
                 snap = status.snapshot(c.live, c.redis, salon_id)
@@ -196,6 +201,11 @@ def _serve(ws, c) -> None:
                 continue
             if item == RESYNC:
                 send_snapshots()
+                continue
+            if item[0] == ENDED:  # uninstall, reinstall or take-over: sessions before that generation ended
+                _, ended_salon, generation = item
+                if generation > claims.generation(ended_salon):
+                    return _send_error(ws, "session_ended", ended_salon)
                 continue
             salon_id, seq, text = item
             if seq > last.get(salon_id, 0):

@@ -21,6 +21,15 @@ def current(token: str | None = None) -> tokens.Claims:
     return tokens.verify(ctx().settings.jwt_secret, raw, tokens.SESSION)
 
 
+def ended(claims: tokens.Claims) -> bool:
+    """Whether any of the token's salons moved to a newer session generation (uninstall, reinstall,
+    take-over): then the token is over, whatever its expiry says."""
+    from models import session_generation
+
+    now = session_generation.current(claims.salon_ids)
+    return any(now.get(salon_id, 0) > claims.generation(salon_id) for salon_id in claims.salon_ids)
+
+
 def current_or_none() -> tokens.Claims | None:
     try:
         return current()
