@@ -47,16 +47,15 @@ DEVELOPMENT_DEFAULTS = {
     "SUPPORT_CONTACT": "support@aiadmin.example",
 }
 
-# Production refuses these values whatever their length: they are public (this file, the sandboxes, the test
-# fixtures, the docs), so a token signed with one of them can be forged offline by anyone who read the repository.
+# Production refuses these values whatever their length: they are public (this file, the sandboxes, the docs),
+# so a token signed with one of them can be forged offline by anyone who read the repository.
 _PLACEHOLDERS = {"change-me", "changeme", "secret", "test_token_waiting_for_real"}
 KNOWN_DEFAULTS = {
-    "JWT_SECRET": {DEVELOPMENT_DEFAULTS["JWT_SECRET"], "test-jwt-secret-0123456789abcdef"} | _PLACEHOLDERS,
-    "WAHA_WEBHOOK_SECRET": {DEVELOPMENT_DEFAULTS["WAHA_WEBHOOK_SECRET"], "test-waha-hmac-secret"} | _PLACEHOLDERS,
-    "HEALTH_TOKEN": {"test-health-token", "bench-health-token"} | _PLACEHOLDERS,
-    "YCLIENTS_PARTNER_TOKEN": {DEVELOPMENT_DEFAULTS["YCLIENTS_PARTNER_TOKEN"], "test-partner-token-abcdef"}
-    | _PLACEHOLDERS,
-    "WAHA_API_KEY": {DEVELOPMENT_DEFAULTS["WAHA_API_KEY"], "test-waha-key", "admin"} | _PLACEHOLDERS,
+    "JWT_SECRET": {DEVELOPMENT_DEFAULTS["JWT_SECRET"]} | _PLACEHOLDERS,
+    "WAHA_WEBHOOK_SECRET": {DEVELOPMENT_DEFAULTS["WAHA_WEBHOOK_SECRET"]} | _PLACEHOLDERS,
+    "HEALTH_TOKEN": set(_PLACEHOLDERS),
+    "YCLIENTS_PARTNER_TOKEN": {DEVELOPMENT_DEFAULTS["YCLIENTS_PARTNER_TOKEN"]} | _PLACEHOLDERS,
+    "WAHA_API_KEY": {DEVELOPMENT_DEFAULTS["WAHA_API_KEY"], "admin"} | _PLACEHOLDERS,
 }
 # Our own secrets (we generate them, so we can make them long); credentials issued by others (the partner
 # token, the gateway key) are only checked against KNOWN_DEFAULTS, their length is not ours to choose.

@@ -61,3 +61,18 @@ def test_a_timestamp_far_in_the_future_is_refused_but_small_skew_is_tolerated(re
     assert relay.post_event(ahead).status_code == 400
     skewed = dict(connected_event, timestamp=int((clock() + 30) * 1000))
     assert relay.post_event(skewed).get_json() == {"status": "applied"}
+
+
+def test_the_simulator_stamps_envelopes_with_wall_time_even_after_advancing_its_timers():
+    """Like WAHA: `/_sim/clock` ages the phone's timers, but envelopes keep the host's real time, so the
+    bridge's freshness window holds for a simulator whose clock was advanced past it."""
+    import time
+
+    from sandbox.whatsapp.app import OffsetClock
+    from sandbox.whatsapp.core import SimCore
+
+    clock = OffsetClock()
+    clock.offset = 3600.0
+    core = SimCore(clock=clock)
+    core.create("salon_5", {"metadata": {"salon.id": "5"}}, True)
+    assert core.events and abs(core.events[-1]["timestamp"] / 1000 - time.time()) < 5
