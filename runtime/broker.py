@@ -12,6 +12,7 @@ from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, Retries, Shutdow
 
 from runtime.middleware import DatabaseConnection, FailureRecorder, LogContext
 from runtime.requeue_outcome import RequeueOutcome
+from runtime.retry_state import RetryRecorder
 from runtime.settings import Settings
 
 HEARTBEAT_TIMEOUT_MS = 15_000
@@ -27,6 +28,7 @@ def build_middleware(database=None):
     middleware = [AgeLimit(), TimeLimit(), ShutdownNotifications(), Callbacks(), Pipelines(), LogContext()]
     if database is not None:
         middleware += [DatabaseConnection(database), FailureRecorder(), RequeueOutcome()]
+    middleware.append(RetryRecorder())  # after Retries decided: attempt k of n, next retry (aiadmin status)
     middleware.append(Retries(max_retries=6, min_backoff=1_000, max_backoff=120_000))
     return middleware
 

@@ -32,6 +32,7 @@ class Container:
     live: LiveStatus
     gateway: WahaClient  # the WhatsApp gateway (WAHA)
     yclients: YclientsApi
+    yclients_interactive: YclientsApi  # the same budget, short timeouts: the install check an owner waits on
 
     def replace(self, **parts) -> "Container":
         """The same container with some parts swapped (tests: a StubJobs, a fake gateway)."""

@@ -12,8 +12,11 @@ SYNC = "sync"
 WEBHOOKS = "webhooks"
 LIFECYCLE = "lifecycle"
 DIAGNOSTICS = "diagnostics"
+INTERACTIVE = "interactive"  # an owner waits on the redirect: never behind other work
 
 JOBS: dict[str, str] = {
+    # The redirect's install check (workers.onboarding.install_check)
+    "verify_install": INTERACTIVE,
     # WhatsApp linking (bridge.linking, bridge.reconcile)
     "start_whatsapp_session": WHATSAPP,
     "request_pairing_code": WHATSAPP,

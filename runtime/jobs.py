@@ -32,6 +32,10 @@ class Jobs:
                                    kwargs=dict(kwargs or {}), options=options)
         return self.broker.enqueue(message, delay=delay_ms)
 
+    # interactive: workers.onboarding.install_check (the owner waits on the redirect)
+    def verify_install(self, check_id: str):
+        return self.send("verify_install", check_id)
+
     # whatsapp: bridge.linking, bridge.reconcile
     def start_whatsapp_session(self, salon_id: int):
         return self.send("start_whatsapp_session", salon_id)

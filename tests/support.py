@@ -54,7 +54,9 @@ class Service:
         self.name = name
         self.argv = argv
         self.log_path = log_dir / f"{name}.log"
-        full_env = {**os.environ, **env, "PATH": f"{BIN}:{os.environ.get('PATH', '')}", "PYTHONUNBUFFERED": "1"}
+        full_env = {**os.environ, **env, "PATH": f"{BIN}:{os.environ.get('PATH', '')}", "PYTHONUNBUFFERED": "1",
+                    # Like the Procfiles: parallel test gunicorns must not share ~/.gunicorn/gunicorn.ctl.
+                    "GUNICORN_CMD_ARGS": "--no-control-socket"}
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(argv, env=full_env, cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT,
                                         start_new_session=True)

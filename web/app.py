@@ -9,8 +9,9 @@ from flask_sock import Sock
 
 from runtime.bootstrap import bootstrap
 from runtime.container import Container
+from runtime.heartbeat import Beater
 from runtime.settings import Settings
-from web import errors, health, marketplace, webhooks
+from web import error_budget, errors, health, marketplace, webhooks
 from web.context import EXTENSION
 from web.metrics import blueprint as metrics_blueprint
 
@@ -19,8 +20,12 @@ sock = Sock()  # unbound; bound to each app in create_app (flask-sock's init_app
 
 
 def create_app(settings: Settings | None = None, *, container: Container | None = None) -> Flask:
-    """`container` given (tests): used as is; otherwise `bootstrap(settings, "web")` builds it."""
+    """`container` given (tests): used as is; otherwise `bootstrap(settings, "web")` builds it, and the
+    process says "alive" (read by the detailed health answer)."""
+    composed_here = container is None
     container = container or bootstrap(settings, "web")
+    if composed_here:
+        Beater(container.redis, "web").start()
     settings = container.settings
 
     app = Flask(__name__)
@@ -43,6 +48,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             db.close()
 
     errors.register(app)
+    error_budget.install(app)  # 5xx and 413 count toward the address's budget of failed answers
     app.register_blueprint(health.blueprint)
     app.register_blueprint(metrics_blueprint)  # GET /metrics
     sock.init_app(app)

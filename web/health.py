@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, jsonify, request
 
+from runtime.health_details import details
 from web.context import ctx
 
 blueprint = Blueprint("health", __name__)
@@ -68,5 +69,6 @@ def marketplace_health():
         if redis.get("latency_ms", 0) > SLOW_REDIS_MS:
             warnings.append(f"redis latency high: {redis['latency_ms']} ms")
         body.update(environment=c.settings.credentials_configured(), app_env=c.settings.app_env,
-                    services={"database": database, "redis": redis}, warnings=warnings)
+                    services={"database": database, "redis": redis}, warnings=warnings,
+                    **details(c.redis, c.settings, database=c.database if database["status"] == "healthy" else None))
     return jsonify(body), code

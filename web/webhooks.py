@@ -14,7 +14,7 @@ from flask import Blueprint, g, jsonify, request
 
 from models.db import utcnow
 from models.webhook_delivery import DATA, LIFECYCLE, WebhookDelivery
-from runtime import metrics
+from runtime import json_limits, metrics
 from web import webhook_auth
 from web.context import ctx
 from web.marketplace.ratelimit import limiter
@@ -105,11 +105,9 @@ def _intake(key: str | None):
     if len(raw) > MAX_BODY_BYTES:
         return _answer(413, error="payload_too_large", message=f"body exceeds {MAX_BODY_BYTES} bytes")
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return _answer(400, error="malformed_json", message="the body is not valid JSON")
-    if not isinstance(body, dict):
-        return _answer(400, error="malformed_json", message="the body must be a JSON object")
+        body = json_limits.loads_object(raw, max_bytes=MAX_BODY_BYTES)  # bounded depth: no RecursionError 500
+    except json_limits.BadJson as exc:
+        return _answer(exc.status, error=exc.error, message=exc.message)
     if not _storable(body):
         return _answer(400, error="malformed_json", message="the body holds invalid unicode")
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from runtime.bootstrap import bootstrap
+from runtime.heartbeat import Beater
 
 logger = logging.getLogger("aiadmin.clock")
 
@@ -106,11 +107,13 @@ class Clock:
 def main() -> None:
     container = bootstrap(role="clock")
     clock = Clock(container.jobs, container.redis)
+    beater = Beater(container.redis, "clock").start()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     logger.info("clock started: %s", ", ".join(f"{e.actor}/{e.every}s" for e in clock.schedule))
     clock.run(stop)
+    beater.stop()
     logger.info("clock stopped")
 
 

@@ -5,7 +5,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from runtime.yclients.client import Reply, YclientsClient
+from runtime.yclients.client import Reply, YclientsClient, client_from_settings
 from runtime.yclients.errors import PermanentError
 
 CLIENTS_PAGE_SIZE = 200  # the documented maximum of clients/search
@@ -57,6 +57,29 @@ class YclientsApi:
                 return False
             raise
         return ((data.get("connection_status") or {}).get("status")) == "active"
+
+    def installation_status(self, salon_id: int) -> str:
+        """YCLIENTS' `connection_status.status` for our application in this branch (e.g. pending, active,
+        uninstalled), `not_installed` on 404, `forbidden` on 403. Transient errors and other 4xx raise."""
+        try:
+            data = self.integration_status(salon_id)
+        except PermanentError as exc:
+            if exc.status == 404:
+                return "not_installed"
+            if exc.status == 403:
+                return "forbidden"
+            raise
+        status = (data.get("connection_status") or {}).get("status") if isinstance(data, dict) else None
+        return str(status).strip().lower() if status else "unknown"
+
+    def company_title(self, salon_id: int) -> str | None:
+        """The branch's company title, or None when YCLIENTS does not give it (4xx) or it is empty."""
+        try:
+            data = self.company(salon_id)
+        except PermanentError:
+            return None
+        title = data.get("title") if isinstance(data, dict) else None
+        return str(title) if title else None
 
     # -- salon data ----------------------------------------------------------------------------
     def uninstall(self, salon_id: int) -> bool:
@@ -150,6 +173,21 @@ def pages(fetch, start_page: int = 1, done: int = 0, max_pages: int = MAX_PAGES)
 
 
 def api_from_settings(settings, redis_client=None) -> YclientsApi:
-    from runtime.yclients.client import client_from_settings
-
     return YclientsApi(client_from_settings(settings, redis_client), settings.yclients_app_id)
+
+
+# An owner is waiting on the page: the install check gives up fast and says "try again in a minute"
+# rather than waiting out a busy budget or a slow YCLIENTS (the client's own retries included).
+INTERACTIVE_TIMEOUT = 5.0
+INTERACTIVE_ATTEMPTS = 2
+INTERACTIVE_BUDGET_WAIT = 5.0
+
+
+def interactive_api_from_settings(settings, redis_client=None) -> YclientsApi:
+    """The same shared budget as every other call, with short timeouts for the install check."""
+    client = client_from_settings(settings, redis_client)
+    client.timeout = min(client.timeout, INTERACTIVE_TIMEOUT)
+    client.attempts = INTERACTIVE_ATTEMPTS
+    if getattr(client.limiter, "max_wait", None) is not None:
+        client.limiter.max_wait = INTERACTIVE_BUDGET_WAIT
+    return YclientsApi(client, settings.yclients_app_id)

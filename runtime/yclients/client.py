@@ -14,9 +14,11 @@ from typing import Any, Callable
 
 import requests
 
-from runtime.logs import redact
-from runtime.yclients.errors import AccessDenied, PermanentError, RateLimited, TransientError, YclientsError
 from runtime import metrics
+from runtime.logs import redact
+from runtime.redis_client import redis_client as make_redis
+from runtime.yclients.errors import AccessDenied, PermanentError, RateLimited, TransientError, YclientsError
+from runtime.yclients.ratelimit import SlidingWindowLimiter
 
 logger = logging.getLogger("aiadmin.yclients")
 
@@ -162,9 +164,6 @@ class YclientsClient:
 
 def client_from_settings(settings, redis_client=None) -> YclientsClient:
     """The worker's client: the shared limiter on the worker's Redis, timeouts from settings."""
-    from runtime.redis_client import redis_client as make_redis
-    from runtime.yclients.ratelimit import SlidingWindowLimiter
-
     limiter = SlidingWindowLimiter(redis_client or make_redis(settings), settings.yclients_rate_limit)
     return YclientsClient(settings.yclients_api_url, settings.yclients_partner_token,
                           user_token=settings.yclients_user_token, partner_id=settings.yclients_partner_id,

@@ -43,9 +43,10 @@ class Installs:
             return True
 
     def uninstall(self, salon_id: int, source: str) -> bool:
+        """An installed (active) or installing (pending) application is removed; False when there is none."""
         with self.lock:
             entry = self.salons.get(int(salon_id))
-            if not entry or entry["status"] != "active":
+            if not entry or entry["status"] not in ("active", "pending"):
                 return False
             self._move(entry, "uninstalled", source)
             return True

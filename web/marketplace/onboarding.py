@@ -6,6 +6,7 @@ import logging
 from flask import Blueprint, jsonify, make_response, redirect, render_template, request
 
 from models.salon import Salon
+from runtime import json_limits
 from web.context import ctx
 from web.errors import error_page
 from web.marketplace import messages, security, session, status, tokens, validation
@@ -20,6 +21,7 @@ PAIRING_LOCK_SECONDS = 15
 RESTART_LIMITS = (("restart:salon:{salon}", 1, 30), ("restart:salon-hour:{salon}", 6, 3600),
                   ("restart:ip:{ip}", 10, 600))
 STATUS_LIMITS = (("status:ip:{ip}", 120, 60),)
+MAX_COMMAND_BYTES = 4096  # {"phone": …, "salon_id": …} is a few dozen bytes
 
 
 @blueprint.before_request
@@ -49,6 +51,8 @@ def page():
         claims = session.current()
     except tokens.TokenError as exc:
         return _token_page("expired" if exc.reason == "expired" else "missing" if exc.reason == "missing" else "invalid")
+    if session.ended(claims):
+        return _token_page("ended")
     salons = {s.salon_id: s for s in Salon.select().where(Salon.salon_id.in_(list(claims.salon_ids)))}
     branches = [{"salon_id": sid, "title": salons[sid].title if sid in salons else f"Салон {sid}"}
                 for sid in claims.salon_ids]
@@ -72,13 +76,16 @@ def _exchange(link: str):
         claims = tokens.verify(c.settings.jwt_secret, link, tokens.LINK)
     except tokens.TokenError as exc:
         return _token_page("invalid" if exc.reason == "wrong_type" else exc.reason)
+    if session.ended(claims):
+        return _token_page("ended")
     if not tokens.claim_once(c.redis, claims):
         returning = session.current_or_none()
         if returning and set(claims.salon_ids) <= set(returning.salon_ids):
             return _clean_redirect()  # the same browser reloading: it already has its session
         logger.warning("onboarding link reused for salons %s", claims.salon_ids)
         return _token_page("used")
-    session_token = tokens.issue(c.settings.jwt_secret, tokens.SESSION, claims.salon_ids, claims.installer_id)
+    session_token = tokens.issue(c.settings.jwt_secret, tokens.SESSION, claims.salon_ids, claims.installer_id,
+                                 generations=[claims.generation(s) for s in claims.salon_ids])
     response = _clean_redirect()
     session.set_cookie(response, session_token, secure=c.settings.is_production)
     return response
@@ -103,9 +110,12 @@ def _authorised_salon(claims: tokens.Claims, requested) -> int | None:
 
 def _session_or_error():
     try:
-        return session.current(), None
+        claims = session.current()
     except tokens.TokenError as exc:
         return None, _api_error("token_expired" if exc.reason == "expired" else "unauthorized", 401)
+    if session.ended(claims):
+        return None, _api_error("session_ended", 401)
+    return claims, None
 
 
 @blueprint.get("/marketplace/status")
@@ -128,8 +138,10 @@ def status_json():
 def _json_body() -> dict | None:
     if not request.is_json:  # also what makes a cross-site form post impossible (no CORS preflight pass)
         return None
-    body = request.get_json(silent=True)
-    return body if isinstance(body, dict) else None
+    try:  # bounded size and depth: 1,000 nested `[` were a RecursionError (500), which silent=True lets through
+        return json_limits.loads_object(request.get_data(cache=False), max_bytes=MAX_COMMAND_BYTES)
+    except json_limits.BadJson:
+        return None
 
 
 def _rules(templates, salon_id: int):

@@ -6,7 +6,6 @@ register the queue (subscribe) FIRST, then send the snapshot, then only events w
 """
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import socket
@@ -18,12 +17,12 @@ from flask import request
 
 from models import events
 from models.live import snapshot_key
+from runtime import json_limits, metrics
 from web.context import ctx
 from web.marketplace import messages, session, status, tokens
-from web.marketplace.fanout import RESYNC, fanout
+from web.marketplace.fanout import ENDED, RESYNC, fanout
 from web.marketplace.ratelimit import limiter
 from web.marketplace.security import origin_allowed
-from runtime import metrics
 
 logger = logging.getLogger("aiadmin.web.ws")
 
@@ -75,9 +74,8 @@ def _close(ws, message: str) -> None:
 def _first_message(ws) -> dict:
     try:
         raw = ws.receive(timeout=AUTH_WAIT)
-        value = json.loads(raw) if raw else {}
-        return value if isinstance(value, dict) else {}
-    except (ValueError, TypeError):
+        return json_limits.loads_object(raw, max_bytes=MAX_MESSAGE_SIZE) if raw else {}
+    except (json_limits.BadJson, TypeError):  # too deep, too large or not JSON: no token, so unauthorized
         return {}
 
 
@@ -168,6 +166,11 @@ def _serve(ws, c) -> None:
     hub = fanout()
     sub = hub.subscribe(salon_ids)  # subscribe first ...
     try:
+        # ... and only then look at the session generation, so a revocation in between is not missed.
+        with c.database.connection_context():
+            if session.ended(claims):
+                return _send_error(ws, "session_ended")
+
         def send_snapshots():
             for salon_id in sorted(salon_ids):  # ... then the snapshot, so nothing falls in between
                 snap = status.snapshot(c.live, c.redis, salon_id)
@@ -197,6 +200,11 @@ def _serve(ws, c) -> None:
                 continue
             if item == RESYNC:
                 send_snapshots()
+                continue
+            if item[0] == ENDED:  # uninstall, reinstall or take-over: sessions before that generation ended
+                _, ended_salon, generation = item
+                if generation > claims.generation(ended_salon):
+                    return _send_error(ws, "session_ended", ended_salon)
                 continue
             salon_id, seq, text = item
             if seq > last.get(salon_id, 0):

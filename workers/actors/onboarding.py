@@ -1,9 +1,9 @@
-"""Onboarding actors (issue: pipeline): the connected handler, activation, welcome."""
+"""Onboarding actors: the install check of the redirect, the connected handler, activation, welcome."""
 from __future__ import annotations
 
 import datetime as dt
 
-from workers.onboarding import activation, connected, reconcile, welcome
+from workers.onboarding import activation, connected, install_check, reconcile, welcome
 from workers.onboarding.activation import ActivationRejected
 from workers.onboarding.deps import Deps
 from workers.process import current
@@ -14,6 +14,18 @@ QUEUE = "onboarding"
 
 def _deps() -> Deps:
     return Deps.of(current())
+
+
+# The owner is waiting on the redirect: its own queue (never behind activation or welcome jobs), no Dramatiq
+# retries (the page offers "try again"), a short limit.
+INTERACTIVE_QUEUE = "interactive"
+
+
+@actor(queue_name=INTERACTIVE_QUEUE, max_retries=0, time_limit=30_000)
+def verify_install(check_id: str) -> None:
+    """Ask YCLIENTS whether the redirect's branches are being installed; the verdict goes to Redis."""
+    c = current()
+    install_check.check_install(c.yclients_interactive, c.redis, check_id)
 
 
 @actor(queue_name=QUEUE, time_limit=60_000)

@@ -5,6 +5,7 @@ Exit codes: 0 ok, 1 the thing asked about failed or was not found, 2 bad usage o
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from peewee import PeeweeException
@@ -53,6 +54,9 @@ def main(argv=None, settings: Settings | None = None) -> int:
         settings = settings or Settings.from_env()
     except ConfigError as exc:
         print(f"aiadmin: configuration error: {exc}", file=sys.stderr)
+        if "APP_ENV" not in os.environ:  # most likely a developer next to `make run`
+            print('aiadmin: for the local `make run` stack use `make aiadmin ARGS="status SALON_ID"` '
+                  "(it sets APP_ENV=development like make run does)", file=sys.stderr)
         return EXIT_USAGE
     try:
         return args.handler(bootstrap(settings, "cli"), args)

@@ -7,7 +7,7 @@ from models.failure import OPEN
 from workers.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, connect, out, positive_id
 from workers.support.errors import NotFound
 from workers.support.failures import STATUSES, failure_dict, failures, get_failure, render_failures
-from workers.support.render import dumps
+from runtime.render import dumps
 from workers.support.requeue import requeue_all
 from workers.support.status import get_salon
 

@@ -1,9 +1,10 @@
 """`aiadmin status` and `aiadmin timeline`: what support reads first."""
 from __future__ import annotations
 
+from runtime import retry_state
 from workers.cli.common import EXIT_OK, CliError, connect, out, positive_id
 from workers.support.errors import NotFound
-from workers.support.render import dumps
+from runtime.render import dumps
 from workers.support.status import render_status, salon_status
 from workers.support.timeline import render_timeline, timeline
 
@@ -19,6 +20,10 @@ def register(sub) -> None:
     p.set_defaults(handler=cmd_timeline)
 
 
+def _retries(live, salon_id: int) -> list[dict]:
+    return retry_state.read(live.redis, salon_id) if live is not None else []
+
+
 def _live(container):
     """The live onboarding snapshot, when Redis answers; the report does not depend on it."""
     try:
@@ -31,7 +36,8 @@ def _live(container):
 def cmd_status(container, args) -> int:
     connect(container)
     try:
-        report = salon_status(args.salon_id, live=_live(container))
+        live = _live(container)
+        report = salon_status(args.salon_id, live=live, retries=_retries(live, args.salon_id))
     except NotFound as exc:
         raise CliError(str(exc)) from None
     out(dumps(report) if args.json else render_status(report))

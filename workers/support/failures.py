@@ -6,7 +6,7 @@ from typing import Any, Iterable
 from models.failure import OPEN, REQUEUED, RESOLVED, Failure
 from runtime.failures import REQUEUED_FROM
 from workers.support.errors import NotFound
-from workers.support.render import last_line, iso, table
+from runtime.render import last_line, iso, table
 
 STATUSES = (OPEN, REQUEUED, RESOLVED)
 

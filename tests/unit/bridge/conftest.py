@@ -101,7 +101,7 @@ def reload(salon_id=42) -> Salon:
 
 
 @pytest.fixture
-def relay(settings, database, redis_client, live, jobs, waha):
+def relay(settings, database, redis_client, live, jobs, waha, clock):
     """The bridge relay app over the test database/Redis; `post(envelope)` signs and posts like WAHA."""
     from bridge.relay import create_app
 
@@ -115,7 +115,7 @@ def relay(settings, database, redis_client, live, jobs, waha):
             return None
 
     container = container_for(settings, _KeepOpen(), redis_client, "bridge", jobs=jobs, live=live, gateway=waha)
-    app = create_app(settings, container=container)
+    app = create_app(settings, container=container, clock=clock)
     client = app.test_client()
 
     def post(envelope, *, secret=settings.waha_webhook_secret, signature=None, raw=None):

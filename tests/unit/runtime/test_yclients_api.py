@@ -119,3 +119,53 @@ def test_pages_stop_on_an_empty_page_even_below_total():
 def test_pages_have_no_cap():
     got = list(pages(lambda n: Page(n, [0] * 200, 200 * 120)))
     assert len(got) == 120  # the old code stopped at 50 pages = 10,000 clients
+
+
+def test_installation_status_reads_connection_status_and_maps_404_and_403():
+    from tests.unit.workers.test_yclients_client import FakeResponse
+
+    client, session, _, limiter = make(
+        ok({"logs": [], "payments": [], "connection_status": {"status": "Pending", "created_at": "2026-01-01"}}),
+        FakeResponse(404, {"success": False, "data": None, "meta": {"message": "Приложение не установлено в салоне"}}),
+        FakeResponse(403, {"success": False, "data": None, "meta": {"message": "Нет доступа к приложению"}}),
+        ok({"logs": []}))
+    api = YclientsApi(client, 18289)
+    assert [api.installation_status(962302) for _ in range(4)] == ["pending", "not_installed", "forbidden", "unknown"]
+    assert session.calls[0][1] == "http://yc/marketplace/salon/962302/application/18289"
+    assert session.calls[0][2]["headers"]["Authorization"] == "Bearer partner-tok"  # partner token only
+    assert limiter.count == 4  # every call through the shared budget
+
+
+def test_installation_status_lets_transient_and_other_permanent_errors_through():
+    import pytest
+
+    from tests.unit.workers.test_yclients_client import FakeResponse
+    from runtime.yclients.errors import PermanentError, TransientError
+
+    client, _, _, _ = make(FakeResponse(502, text="<html>bad gateway</html>"), FakeResponse(401, {"success": False}),
+                           attempts=1)
+    api = YclientsApi(client, 18289)
+    with pytest.raises(TransientError):
+        api.installation_status(1)
+    with pytest.raises(PermanentError):
+        api.installation_status(1)
+
+
+def test_company_title_or_none_when_yclients_does_not_give_it():
+    from tests.unit.workers.test_yclients_client import FakeResponse
+
+    client, session, _, _ = make(ok({"id": 5, "title": "KULTURA Малаховка"}), FakeResponse(403, {"success": False}),
+                                 ok({"id": 5, "title": ""}))
+    api = YclientsApi(client, 1)
+    assert [api.company_title(5) for _ in range(3)] == ["KULTURA Малаховка", None, None]
+    assert session.calls[0][1] == "http://yc/api/v1/company/5"
+
+
+def test_the_interactive_api_gives_up_fast_on_the_same_shared_budget(settings, redis_client):
+    from runtime.yclients.api import INTERACTIVE_ATTEMPTS, api_from_settings, interactive_api_from_settings
+
+    interactive = interactive_api_from_settings(settings, redis_client)
+    normal = api_from_settings(settings, redis_client)
+    assert interactive.client.limiter.key == normal.client.limiter.key  # one budget for every process and job
+    assert interactive.client.limiter.max_wait <= 5 < normal.client.limiter.max_wait
+    assert interactive.client.timeout <= 5 and interactive.client.attempts == INTERACTIVE_ATTEMPTS

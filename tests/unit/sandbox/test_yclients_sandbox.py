@@ -250,3 +250,56 @@ def test_a_deleted_record_leaves_lists_and_comes_back_deleted_with_with_deleted(
         "start_date": "2020-01-01", "end_date": "2040-01-01", "changed_after": recent, "with_deleted": 1},
         headers=D).get_json()
     assert [(r["id"], r["deleted"]) for r in changed["data"]] == [(victim, True)]
+
+
+def _status(client, salon_id=SMALL):
+    return client.get(f"/marketplace/salon/{salon_id}/application/18289", headers=H)
+
+
+def test_the_status_method_follows_connect_callback_uninstall_and_reinstall(client):
+    assert _status(client).status_code == 404  # never installed: "Приложение не установлено в салоне"
+    client.get(f"/connect?salon_id={SMALL}")
+    pending = _status(client).get_json()["data"]
+    assert pending["connection_status"]["status"] == "pending"
+    assert pending["logs"][-1] == {**pending["logs"][-1], "status_from": "uninstalled", "status_to": "pending",
+                                   "source": "marketplace"}
+    assert activate(client).status_code == 301
+    assert _status(client).get_json()["data"]["connection_status"]["status"] == "active"
+    client.get(f"/connect?salon_id={SMALL}")  # pressing again on an installed application: still active
+    assert _status(client).get_json()["data"]["connection_status"]["status"] == "active"
+    assert client.post(f"/marketplace/salon/{SMALL}/application/18289/uninstall", headers=H).status_code == 200
+    assert _status(client).get_json()["data"]["connection_status"]["status"] == "uninstalled"
+    client.get(f"/connect?salon_id={SMALL}")
+    assert _status(client).get_json()["data"]["connection_status"]["status"] == "pending"
+
+
+def test_uninstalling_while_still_pending_leaves_it_uninstalled(client):
+    client.get(f"/connect?salon_id={SMALL}")
+    assert client.post(f"/marketplace/salon/{SMALL}/application/18289/uninstall", headers=H).status_code == 200
+    assert _status(client).get_json()["data"]["connection_status"]["status"] == "uninstalled"
+
+
+def test_the_status_method_needs_the_partner_token_and_our_application(client):
+    client.get(f"/connect?salon_id={SMALL}")
+    assert client.get(f"/marketplace/salon/{SMALL}/application/18289",
+                      headers={"Authorization": "Bearer wrong"}).status_code == 401
+    denied = client.get(f"/marketplace/salon/{SMALL}/application/1", headers=H)
+    assert denied.status_code == 403 and denied.get_json()["meta"]["message"] == "Нет доступа к приложению"
+
+
+@pytest.mark.parametrize("answer, status, json_body", [(403, 403, True), (404, 404, True), (503, 503, True),
+                                                       ("html", 502, False)])
+def test_the_status_method_can_be_denied_or_made_to_fail(client, answer, status, json_body):
+    client.get(f"/connect?salon_id={SMALL}")
+    client.post("/_sandbox/faults", json={"status_answer": answer})
+    response = _status(client)
+    assert response.status_code == status and response.is_json == json_body
+    client.post("/_sandbox/faults", json={"status_answer": None})
+    assert _status(client).status_code == 200
+
+
+def test_connect_can_sign_for_another_user_of_the_salon(client):
+    response = client.get(f"/connect?salon_id={SMALL}&user_id=7654321&user_name=Коллега")
+    user_data = parse_qs(urlparse(response.headers["Location"]).query)["user_data"][0]
+    user = json.loads(base64.urlsafe_b64decode(user_data))
+    assert user["id"] == 7654321 and user["name"] == "Коллега" and user["salon_name"] == "KULTURA Малаховка"
