@@ -37,6 +37,10 @@ class StubJobs(Jobs):
     def names(self) -> list[str]:
         return [sent.name for sent in self.sent]
 
+    def named(self, job: str) -> list[tuple[tuple, int | None]]:
+        """`(args, delay_ms)` of each `job` sent."""
+        return [(sent.args, sent.delay_ms) for sent in self.sent if sent.name == job]
+
     def calls(self) -> list[tuple]:
         """`(name, *args)` per job sent, the shape most assertions want."""
         return [(sent.name, *sent.args) for sent in self.sent]

@@ -1,9 +1,16 @@
-"""Helpers for the marketplace/onboarding tests: signed redirect URLs like YCLIENTS sends, a recording job queue."""
+"""Helpers for the marketplace/onboarding tests: signed redirect URLs like YCLIENTS sends, a recording job queue (the shipped StubJobs)."""
 from __future__ import annotations
 
+import threading
 from urllib.parse import urlencode
 
+import redis
+
+from models.salon import Salon
+from runtime.stub_jobs import StubJobs
+from web.context import ctx
 from web.marketplace import userdata
+from workers.onboarding.install_check import check_install
 
 SAMPLE_USER = {"id": 1234567, "name": "Иванов Иван", "phone": "89001234567", "email": "Owner@Example.com",
                "is_approved": True, "avatar": "https://assets.yclients.com/a.png", "salon_name": "Салон «Пример»"}
@@ -56,47 +63,35 @@ class FakeMarketplace:
         return self.titles.get(int(salon_id))
 
 
-class RecordingJobs:
-    """Records what would be enqueued, and what the database held at that moment (enqueue-after-commit).
-
-    `verify_install` is answered at once, as the worker would, against `marketplace` (a FakeMarketplace;
-    by default YCLIENTS confirms every branch as pending and gives no title); it is listed in `checks`,
-    not in `sent`. With `answer_checks=False` the check stays unanswered (the page keeps "checking").
+class RecordingJobs(StubJobs):
+    """The shipped StubJobs, plus what these tests watch: what the database held at each
+    `start_whatsapp_session` (enqueue-after-commit), and `verify_install` answered at once, as the worker
+    would, against `marketplace` (a FakeMarketplace; by default YCLIENTS confirms every branch as pending
+    and gives no title); a check is listed in `checks`, not in `sent`. With `answer_checks=False` it stays
+    unanswered (the page keeps "checking"). `fail=True`: every enqueue fails as with the broker down.
     """
 
     def __init__(self, database=None, fail: bool = False, marketplace: FakeMarketplace | None = None,
                  answer_checks: bool = True):
-        self.sent: list[tuple] = []
+        super().__init__(fail=redis.ConnectionError("broker down") if fail else None)
         self.checks: list[str] = []
         self.database = database
-        self.fail = fail
         self.rows_seen: list = []
         self.marketplace = marketplace or FakeMarketplace()
         self.answer_checks = answer_checks
 
-    def send(self, actor_name, *args, **kwargs):
-        if self.fail:
-            import redis
-
-            raise redis.ConnectionError("broker down")
-        if actor_name == "verify_install":
+    def send_with_options(self, job, *, args=(), kwargs=None, delay_ms=None, **options):
+        if self.fail is None and job == "verify_install":
             self.checks.append(args[0])
             if self.answer_checks:
-                from web.context import ctx
-                from workers.onboarding.install_check import check_install
-
                 check_install(self.marketplace, ctx().redis, args[0])
-            return
-        if self.database is not None and actor_name == "start_whatsapp_session":
+            return None
+        if self.fail is None and self.database is not None and job == "start_whatsapp_session":
             # Read through a separate connection: only committed rows are visible there.
             self.rows_seen.append(self._committed_salon(args[0]))
-        self.sent.append((actor_name, *args))
+        return super().send_with_options(job, args=args, kwargs=kwargs, delay_ms=delay_ms, **options)
 
     def _committed_salon(self, salon_id):
-        import threading
-
-        from models.salon import Salon
-
         found = []
 
         def look():

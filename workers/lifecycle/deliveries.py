@@ -67,7 +67,7 @@ def sweep_unprocessed(jobs, *, now: datetime.datetime | None = None, older_than:
                                  WebhookDelivery.received_at < now - older_than)
                           .order_by(WebhookDelivery.id).limit(limit))]
     for delivery_id in ids:
-        jobs.send("process_webhook", delivery_id)
+        jobs.process_webhook(delivery_id)
     if ids:
         WebhookDelivery.update(requeued_at=now).where(WebhookDelivery.id.in_(ids)).execute()
         logger.warning("re-enqueued %d unprocessed webhook deliveries", len(ids))

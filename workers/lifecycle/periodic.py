@@ -24,14 +24,14 @@ def active_salons() -> list[int]:
 def enqueue_syncs(jobs, kind: str, stagger_ms: int = 0) -> int:
     salons = active_salons()
     for index, salon_id in enumerate(salons):
-        jobs.send("sync_salon", salon_id, kind, delay_ms=index * stagger_ms or None)
+        jobs.sync_salon(salon_id, kind, delay_ms=index * stagger_ms or None)
     return len(salons)
 
 
 def enqueue_expiries(jobs, now: datetime.datetime | None = None) -> int:
     salons = salon_state.abandoned_onboardings(now)
     for salon_id in salons:
-        jobs.send("expire_onboarding", salon_id)
+        jobs.expire_onboarding(salon_id)
     return len(salons)
 
 
@@ -39,7 +39,7 @@ def enqueue_schedule_syncs(jobs) -> int:
     """`sync_schedules(id)` for every active salon (hourly)."""
     salons = active_salons()
     for salon_id in salons:
-        jobs.send("sync_schedules", salon_id)
+        jobs.sync_schedules(salon_id)
     return len(salons)
 
 
@@ -49,5 +49,5 @@ def enqueue_company_refreshes(jobs) -> int:
 
     salons = stale_companies()
     for salon_id in salons:
-        jobs.send("refresh_company", salon_id)
+        jobs.refresh_company(salon_id)
     return len(salons)

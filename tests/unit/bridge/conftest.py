@@ -9,10 +9,11 @@ import pytest
 from werkzeug.serving import make_server
 
 from bridge.linking import LinkDeps
-from runtime.gateway.waha import WahaClient
 from bridge.webhooks import sign
 from models.live import LiveStatus
 from models.salon import Salon
+from runtime.gateway.waha import WahaClient
+from runtime.stub_jobs import StubJobs
 from sandbox.whatsapp.app import create_app as create_sim
 from sandbox.whatsapp.core import SimCore
 from tests.support import container_for
@@ -29,19 +30,6 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-
-
-class JobRecorder:
-    """Stands in for runtime.jobs.Jobs: records (actor, args, delay_ms)."""
-
-    def __init__(self):
-        self.sent: list[tuple[str, tuple, int | None]] = []
-
-    def send(self, actor_name, *args, delay_ms=None, **kwargs):
-        self.sent.append((actor_name, args, delay_ms))
-
-    def named(self, actor_name):
-        return [(args, delay) for name, args, delay in self.sent if name == actor_name]
 
 
 class SimServer:
@@ -78,7 +66,7 @@ def waha(sim, settings):
 
 @pytest.fixture
 def jobs():
-    return JobRecorder()
+    return StubJobs()
 
 
 @pytest.fixture

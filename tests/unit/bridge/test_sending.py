@@ -49,7 +49,7 @@ def run_queue(send_deps, jobs, clock, initial):
         clock.now = max(clock.now, due)
         seen = len(jobs.sent)
         {"send_whatsapp_text": sending.schedule_send, "deliver_whatsapp_text": sending.deliver}[name](send_deps, *args)
-        for actor, new_args, delay in jobs.sent[seen:]:
+        for actor, new_args, _, delay, _ in jobs.sent[seen:]:
             if actor in ("send_whatsapp_text", "deliver_whatsapp_text"):
                 counter += 1
                 heapq.heappush(queue, (clock.now + (delay or 0) / 1000, counter, actor, new_args))

@@ -122,7 +122,7 @@ def test_pages_have_no_cap():
 
 
 def test_installation_status_reads_connection_status_and_maps_404_and_403():
-    from tests.unit.workers.test_yclients_client import FakeResponse
+    from tests.unit.runtime.test_yclients_client import FakeResponse
 
     client, session, _, limiter = make(
         ok({"logs": [], "payments": [], "connection_status": {"status": "Pending", "created_at": "2026-01-01"}}),
@@ -139,7 +139,7 @@ def test_installation_status_reads_connection_status_and_maps_404_and_403():
 def test_installation_status_lets_transient_and_other_permanent_errors_through():
     import pytest
 
-    from tests.unit.workers.test_yclients_client import FakeResponse
+    from tests.unit.runtime.test_yclients_client import FakeResponse
     from runtime.yclients.errors import PermanentError, TransientError
 
     client, _, _, _ = make(FakeResponse(502, text="<html>bad gateway</html>"), FakeResponse(401, {"success": False}),
@@ -152,7 +152,7 @@ def test_installation_status_lets_transient_and_other_permanent_errors_through()
 
 
 def test_company_title_or_none_when_yclients_does_not_give_it():
-    from tests.unit.workers.test_yclients_client import FakeResponse
+    from tests.unit.runtime.test_yclients_client import FakeResponse
 
     client, session, _, _ = make(ok({"id": 5, "title": "KULTURA Малаховка"}), FakeResponse(403, {"success": False}),
                                  ok({"id": 5, "title": ""}))

@@ -73,7 +73,7 @@ def test_a_pairing_flood_for_one_salon_does_not_block_another_salon(web_app, red
     assert codes == [202] * 3 + [429] * 2
     assert other.post("/marketplace/pairing-code", json={"phone": "79001112233"},
                       **_from("203.0.113.20")).status_code == 202
-    assert [args[1] for args in jobs.sent] == [SALON] * 3 + [OTHER]
+    assert [call[1] for call in jobs.calls()] == [SALON] * 3 + [OTHER]
 
 
 def test_a_restart_flood_from_one_address_spares_other_addresses(web_app, jobs, monkeypatch):
@@ -125,7 +125,7 @@ def test_an_address_sending_refused_webhooks_gets_429_for_its_refusals(client, s
     assert client.post("/webhook/yclients", json=_lifecycle(SALON, "forged"), **attacker).status_code == 429
     # Another address is unaffected.
     assert client.post("/webhook/yclients/" + "x" * 40, json=_data(SALON), **_from("203.0.113.20")).status_code == 403
-    assert jobs.sent == []
+    assert jobs.calls() == []
 
 
 def test_authenticated_deliveries_are_never_limited_even_from_a_blocked_address(client, settings, jobs, monkeypatch):

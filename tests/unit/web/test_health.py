@@ -3,17 +3,13 @@ import pytest
 import redis as redis_lib
 
 from models.live import LiveStatus
-from web import create_app
+from runtime.stub_jobs import StubJobs
 from tests.support import container_for
-
-
-class _NoJobs:
-    def send(self, *args, **kwargs):
-        raise AssertionError("health must not enqueue")
+from web import create_app
 
 
 def make_app(settings, database, client):
-    context = container_for(settings=settings, database=database, redis=client, jobs=_NoJobs(),
+    context = container_for(settings=settings, database=database, redis=client, jobs=StubJobs(fail=AssertionError("health must not enqueue")),
                          live=LiveStatus(client))
     return create_app(settings, container=context)
 

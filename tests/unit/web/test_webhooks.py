@@ -8,22 +8,12 @@ from models.salon import Salon
 from models.webhook_delivery import WebhookDelivery
 from models.live import LiveStatus
 from web import create_app, webhook_auth
+from runtime.stub_jobs import StubJobs
 from tests.support import container_for
 
 SALON = 962302
 OTHER = 997441
 KEY = "k" * 40
-
-
-class RecordingJobs:
-    def __init__(self, fail=False):
-        self.sent = []
-        self.fail = fail
-
-    def send(self, actor_name, *args, **kwargs):
-        if self.fail:
-            raise ConnectionError("redis is down")
-        self.sent.append((actor_name, args))
 
 
 class Client:
@@ -41,7 +31,7 @@ class Client:
 
 @pytest.fixture
 def jobs():
-    return RecordingJobs()
+    return StubJobs()
 
 
 @pytest.fixture
@@ -76,7 +66,7 @@ def test_a_valid_lifecycle_webhook_is_stored_without_the_token_then_enqueued(cli
     assert (row.kind, row.event, row.salon_id, row.auth) == ("lifecycle", "uninstall", SALON, "partner_token")
     assert row.processed_at is None and row.outcome == ""
     assert "partner_token" not in row.body and settings.yclients_partner_token not in json.dumps(row.body)
-    assert jobs.sent == [("process_webhook", (delivery_id,))]
+    assert jobs.calls() == [("process_webhook", delivery_id)]
 
 
 @pytest.mark.parametrize("token, status, error", [
@@ -95,7 +85,7 @@ def test_a_lifecycle_webhook_with_a_missing_or_forged_token_is_refused_and_chang
     assert response.status_code == status
     assert response.get_json()["error"] == error
     assert WebhookDelivery.select().count() == 0
-    assert jobs.sent == []
+    assert jobs.calls() == []
     assert Salon.get_by_id(SALON).state == s.ACTIVE
 
 
@@ -111,7 +101,7 @@ def test_another_application_is_acknowledged_and_ignored(client, settings, jobs)
     response = client.post("/webhook/yclients", json=lifecycle(settings, application_id=1))
     assert response.status_code == 200
     assert response.get_json() == {"ok": True, "ignored": "different_application"}
-    assert WebhookDelivery.select().count() == 0 and jobs.sent == []
+    assert WebhookDelivery.select().count() == 0 and jobs.calls() == []
 
 
 def test_a_data_webhook_on_its_salons_key_url_is_accepted(client, jobs):
@@ -120,14 +110,14 @@ def test_a_data_webhook_on_its_salons_key_url_is_accepted(client, jobs):
     row = WebhookDelivery.get_by_id(response.get_json()["delivery_id"])
     assert (row.kind, row.resource, row.status, row.resource_id, row.auth) == (
         "data", "record", "update", 1217405723, "webhook_key")
-    assert jobs.sent == [("process_webhook", (row.id,))]
+    assert jobs.calls() == [("process_webhook", row.id)]
 
 
 def test_a_data_webhook_for_another_salon_than_its_key_is_refused(client, jobs):
     response = client.post(f"/webhook/yclients/{KEY}", json=record_body(company_id=OTHER))
     assert response.status_code == 403
     assert response.get_json()["error"] == "wrong_salon"
-    assert WebhookDelivery.select().count() == 0 and jobs.sent == []
+    assert WebhookDelivery.select().count() == 0 and jobs.calls() == []
 
 
 @pytest.mark.parametrize("path, status, error", [
@@ -139,7 +129,7 @@ def test_a_data_webhook_without_a_valid_key_or_token_is_refused(client, jobs, pa
     response = client.post(path, json=record_body())
     assert response.status_code == status
     assert response.get_json()["error"] == error
-    assert WebhookDelivery.select().count() == 0 and jobs.sent == []
+    assert WebhookDelivery.select().count() == 0 and jobs.calls() == []
 
 
 def test_a_data_webhook_with_the_partner_token_is_accepted_on_the_shared_url(client, settings):
@@ -184,8 +174,8 @@ def test_an_oversized_body_gets_413(client, settings):
 
 def test_a_failed_enqueue_still_acknowledges_the_stored_delivery_for_the_sweep(settings, database, redis_client):
     Salon.create(salon_id=SALON, state=s.ACTIVE)
-    context = container_for(settings=settings, database=database, redis=redis_client, jobs=RecordingJobs(fail=True),
-                         live=LiveStatus(redis_client))
+    context = container_for(settings, database, redis_client, jobs=StubJobs(fail=ConnectionError("redis is down")),
+                            live=LiveStatus(redis_client))
     client = Client(create_app(settings, container=context), database)
     response = client.post("/webhook/yclients", json=lifecycle(settings))
     assert response.status_code == 200

@@ -48,14 +48,6 @@ class FakeWaha:
         return sum(1 for v, _ in self.calls if v == verb)
 
 
-class FakeJobs:
-    def __init__(self):
-        self.sent: list[tuple] = []
-
-    def send(self, actor_name, *args, delay_ms=None, **kwargs):
-        self.sent.append((actor_name, args, delay_ms))
-
-
 def store(body: dict, *, kind: str | None = None, received_at: datetime.datetime | None = None,
           auth: str = "partner_token") -> WebhookDelivery:
     """What the intake stores for `body` (see web/webhooks.py)."""

@@ -1,14 +1,13 @@
 """`aiadmin resync [--wait]`, `purge` (with confirmation) and `ping`."""
 import json
-import sys
 import threading
-import types
 
 from dramatiq import Message
 
 from models.live import LiveStatus
 from tests.unit.workers.support_rows import onboarded_salon
 from workers.cli import main
+from workers.cli import sync as cli_sync
 from workers.cli.sync import progress_line
 
 
@@ -88,9 +87,8 @@ def test_progress_line_handles_unknown_totals():
 
 
 def fake_purge(monkeypatch, calls):
-    module = types.ModuleType("workers.lifecycle.purge")
-    module.purge_salon = lambda salon_id: calls.append(salon_id) or {"salon_id": salon_id, "clients": 3}
-    monkeypatch.setitem(sys.modules, "workers.lifecycle.purge", module)
+    monkeypatch.setattr(cli_sync, "purge_salon",
+                        lambda salon_id: calls.append(salon_id) or {"salon_id": salon_id, "clients": 3})
 
 
 def test_purge_asks_for_the_salon_id_and_aborts_on_a_mismatch(database, settings, capsys, monkeypatch):

@@ -8,7 +8,8 @@ from models.company import Company
 from models.live import LiveStatus
 from models.salon import Salon
 from models.timeline import TimelineEvent
-from tests.unit.workers.lifecycle_fakes import FakeJobs, FakeWaha
+from runtime.stub_jobs import StubJobs
+from tests.unit.workers.lifecycle_fakes import FakeWaha
 from workers import registry
 from workers.lifecycle.disconnect import disconnect
 from workers.lifecycle.periodic import enqueue_company_refreshes, enqueue_schedule_syncs
@@ -71,8 +72,7 @@ def test_hourly_schedules_and_weekly_company_cards_are_fanned_out_to_active_salo
         Salon.create(salon_id=salon_id, state=state)
     Company.create(salon_id=1, title="A")
     Company.create(salon_id=2, title="B", synced_at=datetime.datetime.utcnow() - datetime.timedelta(days=7, hours=1))
-    jobs = FakeJobs()
+    jobs = StubJobs()
     assert enqueue_schedule_syncs(jobs) == 2
     assert enqueue_company_refreshes(jobs) == 1
-    assert [(name, args) for name, args, _ in jobs.sent] == [("sync_schedules", (1,)), ("sync_schedules", (2,)),
-                                                            ("refresh_company", (2,))]
+    assert jobs.calls() == [("sync_schedules", 1), ("sync_schedules", 2), ("refresh_company", 2)]

@@ -11,7 +11,8 @@ from models.sync_run import SyncRun
 from models.synced import Client, Record, Service
 from models.timeline import TimelineEvent
 from models.webhook_delivery import WebhookDelivery
-from tests.unit.workers.lifecycle_fakes import FakeJobs, FakeWaha, store
+from runtime.stub_jobs import StubJobs
+from tests.unit.workers.lifecycle_fakes import FakeWaha, store
 from workers.lifecycle import periodic
 from workers.lifecycle.data import parse_time
 from workers.lifecycle.deliveries import process_delivery, sweep_unprocessed
@@ -124,23 +125,23 @@ def test_the_sweep_re_enqueues_only_old_unprocessed_deliveries_and_only_once(sal
     fresh = store(record_event(comment="x"), received_at=now - datetime.timedelta(seconds=10))
     done = store(record_event(comment="y"), received_at=now - datetime.timedelta(minutes=5))
     WebhookDelivery.update(processed_at=now, outcome="applied").where(WebhookDelivery.id == done.id).execute()
-    jobs = FakeJobs()
+    jobs = StubJobs()
     assert sweep_unprocessed(jobs, now=now) == 1
-    assert jobs.sent == [("process_webhook", (old.id,), None)]
+    assert jobs.named("process_webhook") == [((old.id,), None)] and len(jobs.sent) == 1
     assert sweep_unprocessed(jobs, now=now + datetime.timedelta(minutes=1)) == 1  # now `fresh` is old enough
-    assert [args for _, args, _ in jobs.sent] == [(old.id,), (fresh.id,)]
+    assert [sent.args for sent in jobs.sent] == [(old.id,), (fresh.id,)]
 
 
 def test_only_active_salons_get_scheduled_syncs_and_full_ones_are_staggered(database):
     for salon_id, state in ((1, s.ACTIVE), (2, s.FROZEN), (3, s.UNINSTALLED), (4, s.ACTIVE),
                             (5, s.PENDING_WHATSAPP)):
         Salon.create(salon_id=salon_id, state=state)
-    jobs = FakeJobs()
+    jobs = StubJobs()
     assert periodic.enqueue_syncs(jobs, "incremental") == 2
-    assert jobs.sent == [("sync_salon", (1, "incremental"), None), ("sync_salon", (4, "incremental"), None)]
-    jobs = FakeJobs()
+    assert jobs.named("sync_salon") == [((1, "incremental"), None), ((4, "incremental"), None)]
+    jobs = StubJobs()
     periodic.enqueue_syncs(jobs, "full", stagger_ms=30_000)
-    assert jobs.sent == [("sync_salon", (1, "full"), None), ("sync_salon", (4, "full"), 30_000)]
+    assert jobs.named("sync_salon") == [((1, "full"), None), ((4, "full"), 30_000)]
 
 
 def test_purge_deletes_business_data_and_deliveries_but_keeps_the_salon_and_its_timeline(database):

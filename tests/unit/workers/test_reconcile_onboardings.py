@@ -6,6 +6,7 @@ from models.db import utcnow
 from models.outbound import PENDING, SENT, OutboundMessage
 from models.salon import Salon
 from models.sync_run import DONE, RUNNING, SyncRun
+from runtime.stub_jobs import StubJobs
 from workers.onboarding.reconcile import reconcile, stuck_work
 
 OLD = utcnow() - dt.timedelta(minutes=30)
@@ -52,11 +53,5 @@ def test_each_lost_step_is_found_and_healthy_or_fresh_salons_are_left_alone(data
 def test_reconcile_enqueues_what_it_found(database):
     active(4)
 
-    class Jobs:
-        sent = []
-
-        def send(self, name, *args):
-            self.sent.append((name, *args))
-
-    jobs = Jobs()
-    assert reconcile(jobs) == jobs.sent == [("send_welcome", 4), ("sync_salon", 4, "full")]
+    jobs = StubJobs()
+    assert reconcile(jobs) == jobs.calls() == [("send_welcome", 4), ("sync_salon", 4, "full")]
