@@ -11,15 +11,15 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from runtime.gateway.errors import InvalidPhone, RetryableGatewayError, SessionNotFound, SessionNotReady
-from runtime.gateway.naming import session_name
-from runtime.gateway.phone import normalise_pairing_code, normalise_phone
 from bridge.qr import render_svg
 from models import events
 from models import salon as S
 from models.db import utcnow
 from models.salon import Salon
 from models.timeline import record
+from runtime.gateway.errors import InvalidPhone, RetryableGatewayError, SessionNotFound, SessionNotReady
+from runtime.gateway.naming import session_name
+from runtime.gateway.phone import normalise_pairing_code, normalise_phone
 from runtime.logs import mask_phone
 
 logger = logging.getLogger("aiadmin.bridge")

@@ -9,10 +9,10 @@ import logging
 
 from bridge import linking
 from bridge.linking import LinkDeps
-from runtime.gateway.naming import salon_id_of
 from models import salon as S
 from models.salon import Salon
 from models.timeline import record
+from runtime.gateway.naming import salon_id_of
 
 logger = logging.getLogger("aiadmin.bridge")
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime
+import os
 from urllib.parse import urlparse
 
 from peewee import DatabaseProxy, SqliteDatabase
@@ -29,8 +30,6 @@ def make_database(url: str):
     if scheme == "sqlite":
         path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else ":memory:"
         if path and path != ":memory:":
-            import os
-
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         if not path or path == ":memory:":
             return SqliteDatabase(":memory:", pragmas=SQLITE_PRAGMAS, autoconnect=False, check_same_thread=False,

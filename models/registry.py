@@ -1,4 +1,6 @@
 """All models, in dependency order: the schema the migrations must produce."""
+import importlib
+
 from models.failure import Failure
 from models.outbound import OutboundMessage
 from models.salon import Salon
@@ -10,8 +12,6 @@ CORE_MODELS = [Salon, TimelineEvent, Failure, SyncRun, OutboundMessage]
 
 def all_models():
     """Every model; packages that add tables append theirs in EXTRA_MODEL_MODULES."""
-    import importlib
-
     models = list(CORE_MODELS)
     for module_name, names in EXTRA_MODEL_MODULES:
         module = importlib.import_module(module_name)

@@ -16,7 +16,9 @@ from typing import Any
 
 from dramatiq.middleware import Middleware, Retries
 
+from runtime.failures import attempts_of
 from runtime.logs import redact
+from runtime.middleware import salon_id_of
 from runtime.render import iso
 
 logger = logging.getLogger("aiadmin.worker")
@@ -80,8 +82,6 @@ class RetryRecorder(Middleware):
         self._local.enqueued = None
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
-        from runtime.middleware import salon_id_of
-
         enqueued, self._local.enqueued = getattr(self._local, "enqueued", None), None
         salon_id = salon_id_of(broker, message)
         if salon_id is None:
@@ -98,8 +98,6 @@ class RetryRecorder(Middleware):
             logger.warning("could not record the retry state of %s: %s", message.actor_name, type(exc).__name__)
 
     def _record(self, broker, message, salon_id, exception, delay_ms) -> None:
-        from runtime.failures import attempts_of
-
         actor = broker.get_actor(message.actor_name)
         throws = message.options.get("throws") or actor.options.get("throws")
         permanent = bool(throws and isinstance(exception, throws))

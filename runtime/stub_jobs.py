@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from runtime.jobs import Jobs
 from runtime.job_table import queue_of
+from runtime.jobs import Jobs
 
 
 class SentJob(NamedTuple):

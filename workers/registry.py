@@ -11,7 +11,8 @@ from typing import Any, Callable
 
 import dramatiq
 
-# Modules holding actors; `declare` imports them all.
+# Modules holding actors; `specs` imports them all by name because each of them imports `actor` from
+# here (a static import back would be a cycle). runtime/job_table.py lists the same jobs for enqueuers.
 ACTOR_MODULES = [
     "workers.actors.diagnostics",
     "workers.actors.whatsapp",

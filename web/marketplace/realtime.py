@@ -14,6 +14,7 @@ import time
 from collections import Counter
 
 from flask import request
+from simple_websocket import ConnectionClosed
 
 from models import events
 from models.live import snapshot_key
@@ -55,8 +56,6 @@ def _close(ws, message: str) -> None:
     That thread only re-checks `connected` when it wakes (up to `ping_interval` later); a client that
     never answers the close frame would keep it, and a gunicorn worker's shutdown, waiting that long.
     """
-    from simple_websocket import ConnectionClosed
-
     try:
         ws.close(reason=1008, message=message)
     except ConnectionClosed:
@@ -123,7 +122,6 @@ def status_socket(ws):
     except Exception as exc:
         # After the upgrade no HTTP error page can be sent; and flask-sock would leave the socket (and its
         # reader thread) open on any exception but ConnectionClosed. Say so on the socket and close it.
-        from simple_websocket import ConnectionClosed
 
         if isinstance(exc, ConnectionClosed):
             raise

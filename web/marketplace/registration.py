@@ -17,6 +17,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from peewee import PostgresqlDatabase
+
 from models import salon as s
 from models import session_generation
 from models.db import utcnow
@@ -154,6 +156,5 @@ def _set_installer(salon: Salon, who: Installer, group: str) -> None:
 
 def _supports_for_update(database) -> bool:
     # SQLite serialises writers already; PostgreSQL needs the row lock against a concurrent redirect.
-    from peewee import PostgresqlDatabase
 
     return isinstance(getattr(database, "obj", database), PostgresqlDatabase)

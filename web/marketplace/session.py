@@ -1,6 +1,8 @@
 """The onboarding session: the cookie that carries the session token, and who may see which salon."""
 from __future__ import annotations
 
+import ipaddress
+
 from flask import request
 
 from models import session_generation
@@ -58,8 +60,6 @@ def forwarded_client(peer: str, forwarded: str, trusted) -> str:
 
 
 def _trusted(address: str, trusted) -> bool:
-    import ipaddress
-
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:

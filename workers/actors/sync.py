@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from models import salon as S
 from models.salon import Salon
+from runtime.yclients.errors import PermanentError
 from workers.onboarding.completion import maybe_complete
 from workers.onboarding.deps import Deps
 from workers.process import current
 from workers.registry import actor
 from workers.sync import company, full, schedules
 from workers.sync.full import SyncFailed
-from runtime.yclients.errors import PermanentError
 
 
 def _deps() -> Deps:

@@ -4,10 +4,10 @@ from __future__ import annotations
 import sys
 
 from models.failure import OPEN
+from runtime.render import dumps
 from workers.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, connect, out, positive_id
 from workers.support.errors import NotFound
 from workers.support.failures import STATUSES, failure_dict, failures, get_failure, render_failures
-from runtime.render import dumps
 from workers.support.requeue import requeue_all
 from workers.support.status import get_salon
 

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from runtime import retry_state
+from runtime.render import dumps
 from workers.cli.common import EXIT_OK, CliError, connect, out, positive_id
 from workers.support.errors import NotFound
-from runtime.render import dumps
 from workers.support.status import render_status, salon_status
 from workers.support.timeline import render_timeline, timeline
 

@@ -15,6 +15,7 @@ from models.salon import Salon
 from models.synced import Client, Record
 from models.webhook_delivery import APPLIED, DUPLICATE, IGNORED, STALE, WebhookDelivery
 from workers.lifecycle.effects import Effect
+from workers.sync.company import salon_zone
 from workers.sync.mapping import client_row, parse_time, record_row
 
 MODELS = {"record": Record, "client": Client}
@@ -73,7 +74,6 @@ def apply(delivery: WebhookDelivery) -> Effect:
     yclients_id = delivery.resource_id or _int(data.get("id"))
     if yclients_id is None:
         return Effect(IGNORED, "no resource id")
-    from workers.sync.company import salon_zone
 
     tz = salon_zone(delivery.salon_id)
     changed_at = changed_at_of(delivery, tz)

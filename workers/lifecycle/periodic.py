@@ -10,6 +10,7 @@ import datetime
 from models import salon as s
 from models.salon import Salon
 from workers.lifecycle import salon_state
+from workers.sync.company import stale_companies
 
 # A nightly full reconcile of many salons would otherwise start all at once and queue on the shared
 # YCLIENTS budget for an hour; spreading the starts keeps each sync's time limit meaningful.
@@ -45,8 +46,6 @@ def enqueue_schedule_syncs(jobs) -> int:
 
 def enqueue_company_refreshes(jobs) -> int:
     """`refresh_company(id)` for every active salon whose card is missing or a week old (checked daily)."""
-    from workers.sync.company import stale_companies
-
     salons = stale_companies()
     for salon_id in salons:
         jobs.refresh_company(salon_id)

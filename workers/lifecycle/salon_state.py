@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import datetime
 
-from runtime.gateway.errors import SessionNotFound
-from runtime.gateway.naming import session_name
-from models import events
+from models import events, session_generation
 from models import salon as s
-from models import session_generation
 from models.db import utcnow
 from models.salon import Salon
 from models.timeline import TimelineEvent, record
 from models.webhook_delivery import APPLIED, IGNORED, NOOP, SUPERSEDED
+from runtime.gateway.errors import SessionNotFound
+from runtime.gateway.naming import session_name
 from workers.lifecycle.effects import Effect, finish, locked_salon, publish, superseded
 from workers.lifecycle.locking import salon_lock
 

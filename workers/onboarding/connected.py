@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from models import salon as S
+from models.db import utcnow
 from models.salon import Salon
 from models.timeline import record
 
@@ -34,6 +35,4 @@ def on_whatsapp_connected(salon_id: int, deps) -> bool:
 
 
 def _now():
-    from models.db import utcnow
-
     return utcnow()

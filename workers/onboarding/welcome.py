@@ -13,6 +13,7 @@ from models.outbound import PENDING, SENT, OutboundMessage
 from models.salon import Salon
 from models.timeline import record
 from workers.onboarding.completion import maybe_complete, welcome_key
+from workers.sync.company import ensure_company
 
 logger = logging.getLogger("aiadmin.onboarding")
 
@@ -44,7 +45,6 @@ def send_welcome(salon_id: int, deps) -> int | None:
     if not OutboundMessage.select().where(OutboundMessage.key == key).exists():
         # The welcome goes out alongside the first sync, so the company card may not be stored yet: fetch it
         # now so the text names the salon as YCLIENTS does, not the placeholder «Салон N» (issue 15).
-        from workers.sync.company import ensure_company
 
         if ensure_company(salon_id, deps) is not None:
             salon = Salon.get(Salon.salon_id == salon_id)

@@ -5,8 +5,8 @@ from typing import Any, Iterable
 
 from models.failure import OPEN, REQUEUED, RESOLVED, Failure
 from runtime.failures import REQUEUED_FROM
+from runtime.render import iso, last_line, table
 from workers.support.errors import NotFound
-from runtime.render import last_line, iso, table
 
 STATUSES = (OPEN, REQUEUED, RESOLVED)
 

@@ -15,7 +15,7 @@ from dramatiq import Message
 from peewee import Case
 
 from models.db import utcnow
-from models.failure import RESOLVED, REQUEUED, Failure
+from models.failure import REQUEUED, RESOLVED, Failure
 from runtime.failures import REQUEUED_FROM
 from runtime.job_table import JOBS
 

@@ -1,10 +1,10 @@
 """The status report of one salon: what support needs to answer "why is my salon not connected?"."""
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from models import salon as salon_states
+from models import synced
 from models.failure import OPEN, REQUEUED, Failure
 from models.outbound import SENT, OutboundMessage
 from models.salon import Salon
@@ -28,16 +28,9 @@ def get_salon(salon_id: int) -> Salon:
 
 def entity_counts(salon_id: int) -> dict[str, int]:
     """Rows we hold per entity; soft-deleted rows (webhook deletions) are not counted."""
-    try:
-        synced = importlib.import_module("models.synced")
-    except ImportError:
-        synced = None
     counts = {}
     for key, model_name in COUNTED:
-        model = getattr(synced, model_name, None) if synced else None
-        if model is None:
-            counts[key] = 0
-            continue
+        model = getattr(synced, model_name)
         query = model.select().where(model.salon_id == salon_id)
         if "deleted" in model._meta.fields:
             query = query.where(model.deleted == False)  # noqa: E712 (peewee expression)

@@ -6,7 +6,7 @@ from typing import Any
 from models.failure import Failure
 from models.timeline import TimelineEvent
 from runtime.logs import redact
-from runtime.render import last_line, iso
+from runtime.render import iso, last_line
 from workers.support.status import get_salon
 
 

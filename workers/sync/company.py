@@ -6,10 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from models import salon as S
 from models.company import DEFAULT_TIMEZONE, Company
 from models.db import utcnow
 from models.salon import Salon
 from models.timeline import record
+from runtime.yclients.errors import PermanentError
 from workers.sync.mapping import zone
 
 logger = logging.getLogger("aiadmin.sync.company")
@@ -56,8 +58,6 @@ def refresh_company(salon_id: int, deps) -> Company:
 
 def ensure_company(salon_id: int, deps) -> Company | None:
     """The stored card, fetched first if there is none yet. A refusal (4xx) leaves None: callers fall back."""
-    from runtime.yclients.errors import PermanentError
-
     row = Company.get_or_none(Company.salon_id == salon_id)
     if row is not None:
         return row
@@ -82,8 +82,6 @@ def salon_today(salon_id: int, now: dt.datetime | None = None) -> dt.date:
 
 def stale_companies(now: dt.datetime | None = None, max_age: dt.timedelta = REFRESH_AFTER) -> list[int]:
     """Active salons whose card is missing or older than `max_age` (the weekly refresh)."""
-    from models import salon as S
-
     cutoff = (now or utcnow()) - max_age
     fresh = {c.salon_id for c in Company.select(Company.salon_id).where(Company.synced_at >= cutoff)}
     return [s.salon_id for s in Salon.select(Salon.salon_id).where(Salon.state == S.ACTIVE).order_by(Salon.salon_id)

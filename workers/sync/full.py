@@ -16,12 +16,15 @@ from models import salon as S
 from models.db import utcnow
 from models.salon import Salon
 from models.sync_run import DONE, FAILED, RUNNING, SyncRun
+from models.synced import Client, Record
 from models.timeline import record
+from runtime import metrics
+from runtime.yclients.api import pages
+from runtime.yclients.errors import AccessDenied, PermanentError
+from workers.sync.company import refresh_company, salon_today, salon_zone
 from workers.sync.lease import Lease
 from workers.sync.mapping import ENTITIES, upsert
 from workers.sync.progress import Progress
-from runtime.yclients.api import pages
-from runtime import metrics
 
 logger = logging.getLogger("aiadmin.sync")
 
@@ -68,7 +71,6 @@ def current_run(salon_id: int, kind: str, deps) -> SyncRun:
     if run is not None:
         return run
     order = FULL_ORDER if kind == "full" else INCREMENTAL_ORDER
-    from workers.sync.company import salon_today
 
     start, end = records_window(deps.settings, salon_today(salon_id))
     checkpoints = {entity: {"status": "pending", "page": 1, "done": 0, "total": 0} for entity in order}
@@ -109,8 +111,6 @@ def sync_salon(salon_id: int, kind: str, deps, *, budget: float = DEFAULT_BUDGET
         finish(salon_id, run.id, deps)
         return "done"
     except Exception as exc:
-        from runtime.yclients.errors import AccessDenied, PermanentError
-
         if isinstance(exc, AccessDenied):
             text = access_denied_text(runner.entity if runner else "", exc)
             fail(salon_id, deps, text)
@@ -129,7 +129,6 @@ class _Runner:
         self.checkpoints = dict(run.checkpoints)
         self.deadline, self.clock = deadline, clock
         self.entity = ""  # the entity being fetched (names an access failure)
-        from workers.sync.company import salon_zone
 
         self.tz = salon_zone(salon_id)
 
@@ -162,8 +161,6 @@ class _Runner:
         self.progress.report("running", entity, cp["done"], cp["total"], force=cp["status"] == "done")
 
     def _company(self) -> None:
-        from workers.sync.company import refresh_company, salon_zone
-
         refresh_company(self.salon_id, self.deps)  # the card, the salon's title and its timezone
         self.tz = salon_zone(self.salon_id)
         self._save("company", {"status": "done", "page": 2, "done": 1, "total": 1})
@@ -217,8 +214,6 @@ def mark_missing_deleted(run: SyncRun) -> dict:
     inside the window, shrunk by a day at each end because the window is in salon-local dates and
     our times are UTC (a record just outside it was never asked for and must not be flagged).
     """
-    from models.synced import Client, Record
-
     if run.kind != "full":
         return {}
     window = run.checkpoints.get("records", {})

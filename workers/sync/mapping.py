@@ -157,7 +157,7 @@ def _execute_prepared(model, batch: list[dict], preserve, where=None) -> bool:
     values = [tuple(f.db_value(row[f.name]) for f in fields) for row in batch]
     cursor = db.cursor()
     if db.param == "%s":  # psycopg2: one multi-row statement per page
-        from psycopg2.extras import execute_values
+        from psycopg2.extras import execute_values  # only here: SQLite deployments never load the PostgreSQL driver
 
         execute_values(cursor, sql.replace(group, "%s"), values, page_size=len(values))
     else:

@@ -15,7 +15,9 @@ from models.db import utcnow
 from models.salon import Salon
 from models.schedule import StaffSchedule
 from models.synced import Staff
+from runtime.yclients.errors import AccessDenied
 from workers.sync.company import salon_today, salon_zone
+from workers.sync.full import SyncAccessDenied, access_denied_text
 from workers.sync.lease import Lease
 
 logger = logging.getLogger("aiadmin.sync.schedules")
@@ -76,9 +78,6 @@ def bookable_staff(salon_id: int) -> list[int]:
 
 
 def _fetch(deps, salon_id: int, staff_id: int, start: dt.date, end: dt.date) -> list:
-    from workers.sync.full import SyncAccessDenied, access_denied_text
-    from runtime.yclients.errors import AccessDenied
-
     try:
         return deps.api.staff_schedule(salon_id, staff_id, start.isoformat(), end.isoformat())
     except AccessDenied as exc:  # named for `aiadmin failed`, like the sync's
