@@ -1,6 +1,6 @@
 """What a correct full sync of a generated salon stores: per-entity counts and a checksum of key fields.
 
-Tests compute the same checksum from our database (tests/unit/workers/test_sync_full.py: db_digest); both
+Tests compute the same checksum from our database (tests/fakes/digest.py: db_digest); both
 hash the sorted (id, field...) tuples, so any missing, duplicated or altered row changes it.
 """
 from __future__ import annotations

@@ -26,7 +26,7 @@ from tests.bench.stats import summary
 def open_session(base: str, yclients: str, salon_id: int, user_id: int) -> str:
     """«Подключить» in the YCLIENTS sandbox, the marketplace redirect (with its install check) and the one-time
     link exchange, as the browser follows them; the cookie."""
-    from tests.onboarding_support import open_redirect, press_connect
+    from tests.fakes.onboarding import open_redirect, press_connect
 
     url = press_connect(yclients, (salon_id,), user_id=user_id)
     http = requests.Session()

@@ -19,7 +19,7 @@ import pytest
 import qrcode
 
 from models.live import LiveStatus, snapshot_key
-from tests.onboarding_support import SAMPLE_USER, press_connect, signed_query
+from tests.fakes.onboarding import SAMPLE_USER, press_connect, signed_query
 from tests.support import BIN, ROOT, free_port, wait_for
 from web.marketplace import session, tokens
 

@@ -16,7 +16,7 @@ from models.db import init_database
 from models.live import LiveStatus
 from models.salon import Salon
 from models.sync_run import SyncRun
-from tests.onboarding_support import open_redirect, press_connect
+from tests.fakes.onboarding import open_redirect, press_connect
 from tests.bench.stack import stack
 from tests.support import BIN, free_port, wait_for
 from runtime.broker import build_broker

@@ -7,10 +7,9 @@ import json
 import pytest
 from hypothesis import given, settings as hyp_settings
 
-from tests.integration.test_abuse_websocket import fresh  # noqa: F401
-from tests.integration.test_websocket import assert_closed_with_error, live, recv, token_for, web  # noqa: F401
+from tests.integration.websocket_stack import assert_closed_with_error, fresh, live, recv, token_for, web  # noqa: F401
 from tests.unit.security.conftest import FUZZ
-from tests.unit.security.test_fuzz_json_depth import nested
+from tests.fakes.json_bodies import nested
 
 pytestmark = pytest.mark.integration
 

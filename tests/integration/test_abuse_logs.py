@@ -21,7 +21,7 @@ from models.salon import Salon
 from models.webhook_delivery import WebhookDelivery
 from sandbox.yclients.signing import demo_user, signed_user_data
 from tests.integration.pipeline_stack import Stack
-from tests.onboarding_support import open_redirect, press_connect
+from tests.fakes.onboarding import open_redirect, press_connect
 from tests.support import BIN, ROOT, free_port, wait_for
 from web.marketplace import session
 

@@ -8,7 +8,8 @@ import pytest
 import websocket
 from hypothesis import example, given, strategies as st
 
-from tests.integration.test_websocket import QR, assert_closed_with_error, connect, live, recv, token_for, web  # noqa: F401
+from tests.integration.websocket_stack import (QR, assert_closed_with_error, connect, fresh, live, recv,  # noqa: F401
+                                               token_for, web)
 from tests.unit.security.conftest import FUZZ
 from tests.unit.security.forged import forged_tokens
 from web.marketplace import tokens
@@ -23,18 +24,6 @@ REFUSALS = {"unauthorized", "token_expired", "forbidden_salon", "bad_request"}
 @pytest.fixture
 def host(web):
     return web()
-
-
-_addresses = iter(f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}" for i in range(1, 10 ** 7))
-
-
-def fresh(host, token=None):
-    """A socket from a new client address (through our proxy, which the server trusts on loopback): the
-    per-address limits are tested on their own below, the fuzzers must not trip them."""
-    headers = [f"X-Forwarded-For: {next(_addresses)}"]
-    if token:
-        headers.append(f"Cookie: aiadmin_onboarding={token}")
-    return websocket.create_connection(f"ws://{host}/marketplace/ws", timeout=5, header=headers)
 
 
 def _error_code(ws) -> str:

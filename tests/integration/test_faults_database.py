@@ -26,7 +26,7 @@ from models.salon import Salon
 from models.synced import Record
 from models.webhook_delivery import WebhookDelivery
 from tests.integration.faults_stack import SALON, TcpProxy, faulty_stack
-from tests.onboarding_support import open_redirect, press_connect
+from tests.fakes.onboarding import open_redirect, press_connect
 from tests.support import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

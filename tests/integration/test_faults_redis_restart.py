@@ -22,9 +22,9 @@ from models.sync_run import SyncRun
 from sandbox import redis_server
 from tests.integration.faults_stack import SALON, faulty_stack
 from tests.support import wait_for
-from tests.unit.workers.test_sync_full import db_digest
+from tests.fakes.digest import db_digest
 from web.marketplace import session
-from workers.sync.full import records_window
+from workers.sync.salon_sync import records_window
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -13,8 +13,8 @@ from models.failure import Failure
 from models.salon import Salon
 from tests.integration.faults_stack import SALON, faulty_stack
 from tests.support import wait_for
-from tests.unit.workers.test_sync_full import db_digest
-from workers.sync.full import records_window
+from tests.fakes.digest import db_digest
+from workers.sync.salon_sync import records_window
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

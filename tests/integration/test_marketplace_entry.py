@@ -15,7 +15,7 @@ from models import salon as S
 from models.salon import Salon
 from models.timeline import TimelineEvent
 from tests.integration.faults_stack import SALON, faulty_stack
-from tests.onboarding_support import is_checking_page, open_redirect, press_connect
+from tests.fakes.onboarding import is_checking_page, open_redirect, press_connect
 from tests.support import wait_for
 from web.marketplace import session
 

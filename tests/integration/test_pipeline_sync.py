@@ -6,8 +6,8 @@ from models.salon import Salon
 from models.sync_run import DONE, SyncRun
 from tests.integration.pipeline_stack import Stack
 from tests.support import wait_for
-from tests.unit.workers.test_sync_full import db_digest
-from workers.sync.full import records_window
+from tests.fakes.digest import db_digest
+from workers.sync.salon_sync import records_window
 
 pytestmark = pytest.mark.integration
 

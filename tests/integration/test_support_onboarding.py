@@ -18,7 +18,7 @@ from models.salon import Salon
 from models.sync_run import SyncRun
 from sandbox.yclients.signing import demo_user, signed_user_data
 from tests.integration.pipeline_stack import Stack
-from tests.onboarding_support import open_redirect, press_connect
+from tests.fakes.onboarding import open_redirect, press_connect
 from tests.support import BIN, ROOT, free_port, settings_env, wait_for
 from workers.support.status import entity_counts
 

@@ -10,7 +10,7 @@ from models.salon import Salon
 from models.synced import Record
 from models.webhook_delivery import WebhookDelivery
 from tests.support import BIN, wait_for
-from tests.unit.workers.lifecycle_fakes import store
+from tests.fakes.lifecycle import store
 
 pytestmark = pytest.mark.integration
 

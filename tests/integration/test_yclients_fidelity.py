@@ -18,7 +18,7 @@ from models.timeline import TimelineEvent
 from sandbox.yclients.data import URAL, Catalog
 from tests.integration.pipeline_stack import Stack
 from tests.support import BIN, ROOT, free_port, settings_env, wait_for
-from workers.sync.full import records_window
+from workers.sync.salon_sync import records_window
 
 pytestmark = pytest.mark.integration
 
@@ -201,7 +201,7 @@ def test_aiadmin_disconnect_uninstalls_in_yclients_then_locally_and_is_idempoten
 
 
 def test_without_total_count_every_page_is_read_until_a_short_or_empty_one(services, settings, database):
-    from tests.unit.workers.test_sync_full import db_digest
+    from tests.fakes.digest import db_digest
 
     stack = Stack(services, settings)
     stack.faults(omit_total_count=True)  # 1,400 clients = 7 full pages, then an empty one; 4,000 records

@@ -5,7 +5,7 @@ import os
 import subprocess
 
 from tests.support import BIN, ROOT
-from tests.unit.workers.support_rows import onboarded_salon
+from tests.fakes.support_rows import onboarded_salon
 
 
 def test_make_aiadmin_runs_the_cli_with_the_development_environment(database, settings):

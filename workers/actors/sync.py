@@ -8,22 +8,22 @@ from workers.onboarding.completion import maybe_complete
 from workers.onboarding.deps import Deps
 from workers.process import current
 from workers.registry import actor
-from workers.sync import company, full, schedules
-from workers.sync.full import SyncFailed
+from workers.sync import company, salon_sync, schedules
+from workers.sync.salon_sync import SyncFailed
 
 
 def _deps() -> Deps:
     return Deps.of(current())
 
 
-# One run works for at most workers.sync.full.DEFAULT_BUDGET seconds, then re-enqueues itself and the
+# One run works for at most workers.sync.salon_sync.DEFAULT_BUDGET seconds, then re-enqueues itself and the
 # next run resumes from the checkpoints, so even the large salon stays far inside the time limit.
 @actor(queue_name="sync", time_limit=900_000, max_retries=8, min_backoff=2_000, max_backoff=300_000,
        throws=(SyncFailed,), on_retry_exhausted="sync_exhausted")
 def sync_salon(salon_id: int, kind: str = "full") -> None:
     """Full (or incremental) sync of a salon's data from YCLIENTS; resumable from checkpoints."""
     deps = _deps()
-    outcome = full.sync_salon(salon_id, kind, deps)
+    outcome = salon_sync.sync_salon(salon_id, kind, deps)
     if outcome == "continue":
         deps.jobs.sync_salon(salon_id, kind)  # after the lease is released and the page committed
     elif outcome == "done":
@@ -33,7 +33,7 @@ def sync_salon(salon_id: int, kind: str = "full") -> None:
 @actor(queue_name="sync", max_retries=3, time_limit=60_000)
 def sync_exhausted(message_data: dict, retry_info: dict) -> None:
     """sync_salon failed for good on transient errors: mark the run failed and tell the page."""
-    full.fail(int(message_data["args"][0]), _deps(),
+    salon_sync.fail(int(message_data["args"][0]), _deps(),
               f"YCLIENTS unavailable after {retry_info.get('retries')} retries")
 
 

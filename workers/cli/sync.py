@@ -11,7 +11,7 @@ from workers.cli.common import EXIT_FAILED, EXIT_OK, CliError, connect, out, pos
 from workers.lifecycle.purge import purge_salon
 from workers.support.errors import NotFound
 from workers.support.status import get_salon
-from workers.sync.full import SYNCABLE_STATES
+from workers.sync.salon_sync import SYNCABLE_STATES
 from workers.sync_watch import QUIET_AFTER, Rows, why_quiet
 
 

@@ -17,7 +17,7 @@ from models.schedule import StaffSchedule
 from models.synced import Staff
 from runtime.yclients.errors import AccessDenied
 from workers.sync.company import salon_today, salon_zone
-from workers.sync.full import SyncAccessDenied, access_denied_text
+from workers.sync.salon_sync import SyncAccessDenied, access_denied_text
 from workers.sync.lease import Lease
 
 logger = logging.getLogger("aiadmin.sync.schedules")

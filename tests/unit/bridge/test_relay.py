@@ -8,19 +8,7 @@ from bridge.webhooks import sign
 from models import salon as S
 from models.timeline import TimelineEvent
 from tests.unit.bridge.conftest import reload
-
-
-def deliver(sim, relay, start=0):
-    """Post every webhook the simulator emitted since index `start`, as WAHA would; returns the new index."""
-    events = sim.core.events
-    for envelope in events[start:]:
-        response = relay.post_event(envelope)
-        assert response.status_code == 200, response.get_data(as_text=True)
-    return len(events)
-
-
-def published(live, salon_id=42):
-    return live.snapshot(salon_id)
+from tests.fakes.relay import deliver, published
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from bridge import webhooks
 from bridge.webhooks import DEDUP_PREFIX
 from models import salon as S
 from tests.unit.bridge.conftest import reload
-from tests.unit.bridge.test_relay import deliver, published
+from tests.fakes.relay import deliver, published
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from dramatiq import Worker
 
 from models.sync_run import SyncRun
 from tests.support import wait_for
-from tests.unit.workers.support_rows import T0, onboarded_salon
+from tests.fakes.support_rows import T0, onboarded_salon
 from runtime import retry_state
 from runtime.broker import build_broker
 from workers.cli import main

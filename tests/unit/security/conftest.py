@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, settings as hyp_settings
 
 from models.live import LiveStatus
 from models.registry import all_models
-from tests.onboarding_support import RecordingJobs, ReopeningClient
+from tests.fakes.onboarding import RecordingJobs, ReopeningClient
 from web import create_app
 from tests.support import container_for
 

@@ -6,7 +6,7 @@ import json
 
 from hypothesis import given, strategies as st
 
-from tests.onboarding_support import signed_query
+from tests.fakes.onboarding import signed_query
 from tests.unit.security.conftest import FUZZ, row_counts
 from web.marketplace import userdata
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from models.live import LiveStatus
-from tests.onboarding_support import RecordingJobs, ReopeningClient, signed_query
+from tests.fakes.onboarding import RecordingJobs, ReopeningClient, signed_query
 from web import create_app
 from tests.support import container_for
 from web.marketplace import session, tokens

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from tests.onboarding_support import signed_query
+from tests.fakes.onboarding import signed_query
 from tests.unit.security.conftest import new_client, row_counts
 from web.marketplace import onboarding, redirect, tokens
 

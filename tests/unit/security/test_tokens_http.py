@@ -84,7 +84,7 @@ def test_the_link_in_the_url_carries_no_personal_data_and_leaves_the_address_bar
     """S-19: the token that travels in a URL (history, proxy logs) is one-time and holds ids only."""
     import jwt
 
-    from tests.onboarding_support import SAMPLE_USER, signed_query
+    from tests.fakes.onboarding import SAMPLE_USER, signed_query
 
     answer = client.get(f"/auth/yclients/redirect?{signed_query(settings.yclients_partner_token)}")
     link = answer.headers["Location"].split("token=", 1)[1]

@@ -9,7 +9,7 @@ from models import salon as s
 from models.live import LiveStatus
 from models.salon import Salon
 from models.sync_run import SyncRun
-from tests.onboarding_support import RecordingJobs, ReopeningClient, signed_query
+from tests.fakes.onboarding import RecordingJobs, ReopeningClient, signed_query
 from web import create_app
 from tests.support import container_for
 from web.marketplace import session, tokens

@@ -11,7 +11,7 @@ from models.live import LiveStatus
 from models.db import utcnow
 from models.salon import Salon
 from models.timeline import TimelineEvent
-from tests.onboarding_support import SAMPLE_USER, RecordingJobs, ReopeningClient, signed_query
+from tests.fakes.onboarding import SAMPLE_USER, RecordingJobs, ReopeningClient, signed_query
 from web import create_app
 from tests.support import container_for
 from web.marketplace import tokens
@@ -374,7 +374,7 @@ def test_without_a_verdict_in_time_the_checking_page_reloads_itself_until_the_ve
     from models import install_check as ic
     from web.marketplace import verification
     from workers.onboarding.install_check import check_install
-    from tests.onboarding_support import FakeMarketplace
+    from tests.fakes.onboarding import FakeMarketplace
 
     monkeypatch.setattr(verification, "WAIT_SECONDS", 0.3)
     jobs = RecordingJobs(database, answer_checks=False)

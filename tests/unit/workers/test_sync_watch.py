@@ -5,8 +5,8 @@ import re
 import time
 
 from runtime.settings import RateLimit
-from tests.unit.workers.support_rows import onboarded_salon
-from tests.unit.workers.test_cli_sync import publish_when_enqueued, run
+from tests.fakes.support_rows import onboarded_salon
+from tests.fakes.cli import publish_when_enqueued, run
 from runtime import retry_state
 from workers.cli import sync as cli_sync
 from workers.sync_watch import Rows, duration, why_quiet

@@ -5,38 +5,16 @@ import threading
 from dramatiq import Message
 
 from models.live import LiveStatus
-from tests.unit.workers.support_rows import onboarded_salon
+from tests.fakes.support_rows import onboarded_salon
 from workers.cli import main
 from workers.cli import sync as cli_sync
 from workers.cli.sync import progress_line
-
-
-def run(capsys, settings, *argv):
-    code = main(list(argv), settings=settings)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+from tests.fakes.cli import publish_when_enqueued, run
 
 
 def sync_messages(redis_client):
     ids = redis_client.lrange("dramatiq:sync", 0, -1)
     return [Message.decode(redis_client.hget("dramatiq:sync.msgs", i)) for i in ids]
-
-
-def publish_when_enqueued(redis_client, events):
-    """Play the worker: once the sync message is on the queue, publish `sync` events."""
-    live = LiveStatus(redis_client)
-
-    def worker():
-        for _ in range(400):
-            if redis_client.llen("dramatiq:sync"):
-                break
-            threading.Event().wait(0.01)
-        for data in events:
-            live.publish(962302, "sync", data)
-
-    thread = threading.Thread(target=worker, daemon=True)
-    thread.start()
-    return thread
 
 
 def test_resync_enqueues_a_full_sync(database, settings, redis_client, capsys):

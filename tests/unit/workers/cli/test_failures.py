@@ -5,7 +5,7 @@ import pytest
 from dramatiq import Message
 
 from models.failure import Failure
-from tests.unit.workers.support_rows import failure, onboarded_salon
+from tests.fakes.support_rows import failure, onboarded_salon
 from runtime.broker import build_broker
 from workers.cli import main
 from workers.support import requeue as requeue_mod

@@ -6,7 +6,7 @@ import pytest
 from models import salon as S
 from models.salon import Salon
 from models.timeline import TimelineEvent
-from tests.unit.workers.pipeline_fakes import FakeApi, deps_for, forbidden_already_installed, make_salon
+from tests.fakes.pipeline import FakeApi, deps_for, forbidden_already_installed, make_salon
 from workers.onboarding.activation import ActivationRejected, activate
 from workers.onboarding.connected import on_whatsapp_connected
 from workers.sync.lease import Lease

@@ -2,7 +2,7 @@
 import pytest
 
 from models import install_check as ic
-from tests.onboarding_support import FakeMarketplace
+from tests.fakes.onboarding import FakeMarketplace
 from workers.onboarding.install_check import check_install, normalise_title
 from runtime.yclients.errors import PermanentError, TransientError
 from runtime.yclients.ratelimit import RateLimitTimeout

@@ -11,10 +11,10 @@ from models.schedule import StaffSchedule
 from models.synced import Record, Staff
 from models.sync_run import FAILED, SyncRun
 from sandbox.yclients.data import URAL, Catalog
-from tests.unit.workers.pipeline_fakes import DataApi, FakeApi, deps_for, make_salon
+from tests.fakes.pipeline import DataApi, FakeApi, deps_for, make_salon
 from workers.onboarding.welcome import send_welcome
 from workers.sync.company import stale_companies, store_company
-from workers.sync.full import SyncAccessDenied, sync_salon
+from workers.sync.salon_sync import SyncAccessDenied, sync_salon
 from workers.sync.mapping import parse_time, upsert, zone
 from workers.sync.schedules import sync_schedules
 from runtime.yclients.errors import AccessDenied

@@ -12,7 +12,7 @@ from models.salon import Salon
 from models.timeline import TimelineEvent
 from models.webhook_delivery import WebhookDelivery
 from tests.support import container_for
-from tests.unit.workers.lifecycle_fakes import FakeWaha, store
+from tests.fakes.lifecycle import FakeWaha, store
 from workers.lifecycle import salon_state
 from workers.lifecycle.deliveries import process_delivery
 

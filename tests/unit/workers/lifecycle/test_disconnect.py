@@ -9,7 +9,7 @@ from models.live import LiveStatus
 from models.salon import Salon
 from models.timeline import TimelineEvent
 from runtime.stub_jobs import StubJobs
-from tests.unit.workers.lifecycle_fakes import FakeWaha
+from tests.fakes.lifecycle import FakeWaha
 from workers import registry
 from workers.lifecycle.disconnect import disconnect
 from workers.lifecycle.periodic import enqueue_company_refreshes, enqueue_schedule_syncs

@@ -8,7 +8,7 @@ from models import salon as S
 from models.outbound import FAILED, SENT, OutboundMessage
 from models.salon import Salon
 from models.sync_run import DONE, RUNNING, SyncRun
-from tests.unit.workers.pipeline_fakes import deps_for, make_salon
+from tests.fakes.pipeline import deps_for, make_salon
 from workers.onboarding.completion import maybe_complete
 from workers.onboarding.welcome import on_welcome_finished, send_welcome
 

@@ -8,28 +8,12 @@ from models.synced import Client, Record, Service, ServiceCategory, Staff
 from models.sync_run import DONE, RUNNING, SyncRun
 from sandbox.yclients.data import Catalog
 from sandbox.yclients.digest import checksum, salon_digest
-from tests.unit.workers.pipeline_fakes import DataApi, deps_for, make_salon
-from workers.sync.full import records_window, sync_salon
+from tests.fakes.digest import db_digest
+from tests.fakes.pipeline import DataApi, deps_for, make_salon
+from workers.sync.salon_sync import records_window, sync_salon
 from workers.sync.lease import Lease
 from workers.sync.mapping import upsert
 from runtime.yclients.errors import PermanentError
-
-
-def db_digest(salon_id):
-    clients = Client.select().where(Client.salon_id == salon_id)
-    records = Record.select().where(Record.salon_id == salon_id)
-    return {
-        "counts": {"service_categories": ServiceCategory.select().where(ServiceCategory.salon_id == salon_id).count(),
-                   "services": Service.select().where(Service.salon_id == salon_id).count(),
-                   "staff": Staff.select().where(Staff.salon_id == salon_id).count(),
-                   "clients": clients.count(), "records": records.count()},
-        "checksums": {
-            "clients": checksum((c.yclients_id, c.name, c.phone) for c in clients),
-            "records": checksum((r.yclients_id, r.staff_id, r.client_id, r.datetime.isoformat()) for r in records),
-            "services": checksum((s.yclients_id, s.category_id, s.title)
-                                 for s in Service.select().where(Service.salon_id == salon_id)),
-        },
-    }
 
 
 @pytest.fixture
@@ -97,7 +81,7 @@ def test_pagination_follows_total_count_not_the_page_size(settings, database, re
 
 
 def test_a_permanent_error_fails_the_run(settings, database, redis_client, small):
-    from workers.sync.full import SyncFailed
+    from workers.sync.salon_sync import SyncFailed
 
     make_salon(state=S.ACTIVE)
 

@@ -3,7 +3,7 @@ import logging
 
 import pytest
 
-from tests.unit.runtime.test_yclients_client import FakeResponse, make, ok
+from tests.fakes.yclients_http import FakeResponse, make, ok
 from runtime.yclients.api import Page, YclientsApi, pages
 from runtime.yclients.errors import AccessDenied
 
@@ -122,8 +122,6 @@ def test_pages_have_no_cap():
 
 
 def test_installation_status_reads_connection_status_and_maps_404_and_403():
-    from tests.unit.runtime.test_yclients_client import FakeResponse
-
     client, session, _, limiter = make(
         ok({"logs": [], "payments": [], "connection_status": {"status": "Pending", "created_at": "2026-01-01"}}),
         FakeResponse(404, {"success": False, "data": None, "meta": {"message": "Приложение не установлено в салоне"}}),
@@ -139,7 +137,6 @@ def test_installation_status_reads_connection_status_and_maps_404_and_403():
 def test_installation_status_lets_transient_and_other_permanent_errors_through():
     import pytest
 
-    from tests.unit.runtime.test_yclients_client import FakeResponse
     from runtime.yclients.errors import PermanentError, TransientError
 
     client, _, _, _ = make(FakeResponse(502, text="<html>bad gateway</html>"), FakeResponse(401, {"success": False}),
@@ -152,8 +149,6 @@ def test_installation_status_lets_transient_and_other_permanent_errors_through()
 
 
 def test_company_title_or_none_when_yclients_does_not_give_it():
-    from tests.unit.runtime.test_yclients_client import FakeResponse
-
     client, session, _, _ = make(ok({"id": 5, "title": "KULTURA Малаховка"}), FakeResponse(403, {"success": False}),
                                  ok({"id": 5, "title": ""}))
     api = YclientsApi(client, 1)

@@ -1,7 +1,7 @@
 """`aiadmin status` and `timeline`: the report matches the database, phones are masked, unknown ids exit 1."""
 import json
 
-from tests.unit.workers.support_rows import PHONE, failure, onboarded_salon
+from tests.fakes.support_rows import PHONE, failure, onboarded_salon
 from workers.cli import main
 
 

@@ -12,7 +12,7 @@ from models.synced import Client, Record, Service
 from models.timeline import TimelineEvent
 from models.webhook_delivery import WebhookDelivery
 from runtime.stub_jobs import StubJobs
-from tests.unit.workers.lifecycle_fakes import FakeWaha, store
+from tests.fakes.lifecycle import FakeWaha, store
 from workers.lifecycle import periodic
 from workers.lifecycle.data import parse_time
 from workers.lifecycle.deliveries import process_delivery, sweep_unprocessed

@@ -12,6 +12,7 @@ from web.context import ctx
 from web.marketplace import userdata
 from workers.onboarding.install_check import check_install
 
+
 SAMPLE_USER = {"id": 1234567, "name": "Иванов Иван", "phone": "89001234567", "email": "Owner@Example.com",
                "is_approved": True, "avatar": "https://assets.yclients.com/a.png", "salon_name": "Салон «Пример»"}
 
