@@ -10,7 +10,7 @@ export PYTHONUNBUFFERED := 1
 
 DEV_PROCESSES := whatsapp-sim yclients-sandbox web bridge worker sync clock
 
-.PHONY: install run test lint-imports test-sqlite test-postgres migrate bench clean aiadmin
+.PHONY: install run test check lint-imports test-sqlite test-postgres migrate bench clean aiadmin
 
 install: $(STAMP)
 
@@ -35,12 +35,20 @@ run: install
 aiadmin: install
 	@$(BIN)/aiadmin $(ARGS)
 
-# SQLite always; PostgreSQL too when TEST_POSTGRES_URL is set (CI sets it and requires it).
+# SQLite always; PostgreSQL too when TEST_POSTGRES_URL is set (CI sets it and requires it). The import
+# contracts first; then the suite on PYTEST_WORKERS processes (pytest-xdist; each has its own Redis and
+# database; one file stays on one process, so a module's fixtures are built once).
+PYTEST_WORKERS ?= 4
+XDIST := -n $(PYTEST_WORKERS) --dist loadfile
 test: install lint-imports
-	$(BIN)/pytest -p no:cacheprovider --db sqlite $(PYTEST_ARGS)
+	$(BIN)/pytest -p no:cacheprovider $(XDIST) --db sqlite $(PYTEST_ARGS)
 	@if [ -n "$$TEST_POSTGRES_URL" ] || [ -n "$$CI" ]; then \
-		$(BIN)/pytest -p no:cacheprovider --db postgresql -m "not e2e" $(PYTEST_ARGS); \
+		$(BIN)/pytest -p no:cacheprovider $(XDIST) --db postgresql -m "not e2e" $(PYTEST_ARGS); \
 	else echo "TEST_POSTGRES_URL not set: PostgreSQL run skipped (CI runs it)"; fi
+
+# The inner loop (under a minute): the import contracts and the unit tests, in parallel, SQLite only.
+check: install lint-imports
+	$(BIN)/pytest -p no:cacheprovider $(XDIST) -q tests/unit $(PYTEST_ARGS)
 
 # The dependency direction of docs/architecture.md (contracts in setup.cfg [importlinter]).
 lint-imports: install
@@ -50,7 +58,7 @@ lint-imports: install
 # "--only 4,6", "--large" (the large salon at the official budget, ~3 min more), "--json var/bench.json".
 bench: install
 	@command -v wrk >/dev/null || { SUDO=$$(command -v sudo || true); $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk; }
-	$(BIN)/python -m tests.bench $(BENCH_ARGS)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -9,6 +9,7 @@ import dramatiq
 
 from runtime.bootstrap import bootstrap
 from runtime.container import Container
+from runtime.heartbeat import WorkerHeartbeat
 from runtime.settings import Settings
 from workers import registry
 
@@ -30,6 +31,8 @@ def current() -> Container:
 def start(settings: Settings | None = None) -> Container:
     """Bootstrap the `worker` role, make its broker Dramatiq's, bind every actor to it."""
     container = bootstrap(settings, "worker")
+    # Beats as `worker` or `sync` (from the queues it consumes) once the process boots: the health details.
+    container.broker.add_middleware(WorkerHeartbeat(container.redis))
     dramatiq.set_broker(container.broker)
     registry.declare(container.broker)
     return install(container)

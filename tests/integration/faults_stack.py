@@ -1,6 +1,6 @@
 """The whole stack for the fault tests: the real redirect, a real WhatsApp link, activation, welcome and sync.
 
-Built on `tests.bench.stack` (own redis-server, sandboxes, gunicorn web and bridge, Dramatiq workers); these
+Built on `bench.stack` (own redis-server, sandboxes, gunicorn web and bridge, Dramatiq workers); these
 helpers drive an onboarding the way a salon owner does and read what the outside world saw (the sandboxes).
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from models.live import LiveStatus
 from models.salon import Salon
 from models.sync_run import SyncRun
 from tests.fakes.onboarding import open_redirect, press_connect
-from tests.bench.stack import stack
+from bench.stack import stack
 from tests.support import BIN, free_port, wait_for
 from runtime.broker import build_broker
 from runtime.jobs import Jobs

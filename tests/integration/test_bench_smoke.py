@@ -1,4 +1,4 @@
-"""The benchmark suite runs end to end at tiny sizes (`python -m tests.bench --smoke`): every benchmark
+"""The benchmark suite runs end to end at tiny sizes (`python -m bench --smoke`): every benchmark
 drives the real processes and prints its row. Timing is NOT asserted (CI machines are noisy); only that
 each benchmark ran, its onboardings completed exactly once, and its deliveries were stored."""
 import json
@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from tests.bench.__main__ import main
+from bench.__main__ import main
 
 pytestmark = pytest.mark.integration
 

@@ -1,5 +1,6 @@
 """The job table (what web, bridge, clock and CLI enqueue by) matches the actors the worker registers."""
 import inspect
+import re
 import subprocess
 import sys
 
@@ -87,3 +88,15 @@ def test_the_stub_records_typed_sends_and_fails_like_a_broker_when_told():
         jobs.send("no_such_job")
     with pytest.raises(ConnectionError):
         StubJobs(fail=ConnectionError("redis is down")).process_webhook(1)
+
+
+def test_the_queue_table_in_docs_architecture_is_the_job_table():
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    section = text.split("## Queues", 1)[1].split("\n## ", 1)[0]
+    documented = {}
+    for row in section.splitlines():
+        cells = [c.strip() for c in row.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`"):
+            for job in re.findall(r"`(\w+)`", cells[2]):
+                documented[job] = cells[0].strip("`")
+    assert documented == JOBS

@@ -21,7 +21,7 @@ import requests
 
 from models import salon as S
 from models.db import init_database
-from tests.bench.stack import stack
+from bench.stack import stack
 from tests.support import BIN, wait_for
 from runtime.broker import build_broker
 from runtime.jobs import Jobs

@@ -1,7 +1,7 @@
 """Benchmark 5: YCLIENTS data webhook intake, stored before the acknowledgement.
 
 The web tier as the Procfile runs it (gunicorn, 2 workers) with a Dramatiq worker processing the
-deliveries at the same time. An open-loop generator (tests/bench/loadgen.py) posts unique record
+deliveries at the same time. An open-loop generator (bench/loadgen.py) posts unique record
 webhooks at a fixed rate (500/s by default) and times each acknowledgement from its scheduled start;
 then wrk finds the closed-loop maximum. Afterwards every acknowledged delivery must be in the database.
 """
@@ -14,9 +14,9 @@ import time
 
 from models import salon as S
 from models.db import init_database
-from tests.bench import loadgen, wrk
-from tests.bench.stack import stack
-from tests.bench.stats import summary
+from bench import loadgen, wrk
+from bench.stack import stack
+from bench.stats import summary
 
 SALONS = 50  # spread over salons: one salon alone is capped at 3,000 deliveries/min (web/webhooks.py)
 FIRST_SALON = 960000

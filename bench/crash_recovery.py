@@ -6,7 +6,7 @@ import uuid
 
 import redis as redis_lib
 
-from tests.bench.stack import stack
+from bench.stack import stack
 from tests.support import wait_for
 from runtime.broker import build_broker
 from runtime.jobs import Jobs

@@ -18,9 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 import websockets
 
-from tests.bench.fleet_sandbox import fleet_ids
-from tests.bench.stack import stack
-from tests.bench.stats import summary
+from bench.fleet_sandbox import fleet_ids
+from bench.stack import stack
+from bench.stats import summary
 
 
 def open_session(base: str, yclients: str, salon_id: int, user_id: int) -> str:

@@ -1,6 +1,6 @@
 """The YCLIENTS sandbox with a fleet of extra small salons, for the onboarding benchmarks (50 and 200 salons).
 
-`python -m tests.bench.fleet_sandbox --port P --fleet N` serves the ordinary sandbox app after adding
+`python -m bench.fleet_sandbox --port P --fleet N` serves the ordinary sandbox app after adding
 salons FLEET_START+1 .. FLEET_START+N to its generated catalogue (the sandbox itself is not changed;
 its callback and data API accept any salon in `sandbox.yclients.data.SALONS`).
 """
@@ -25,7 +25,7 @@ def add_fleet(n: int) -> None:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.bench.fleet_sandbox")
+    parser = argparse.ArgumentParser(prog="python -m bench.fleet_sandbox")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--fleet", type=int, default=int(os.environ.get("BENCH_FLEET", "0")))
     args = parser.parse_args(argv)

@@ -51,10 +51,10 @@ class Stack:
                           health=f"http://127.0.0.1:{port}/healthz")
 
     def start_sandboxes(self, fleet: int = 0) -> None:
-        """Both sandboxes; `fleet` adds that many small generated salons to YCLIENTS (tests/bench/fleet_sandbox.py)."""
+        """Both sandboxes; `fleet` adds that many small generated salons to YCLIENTS (bench/fleet_sandbox.py)."""
         self.start("whatsapp-sim", [str(BIN / "python"), "-m", "sandbox.whatsapp", "serve", "--port",
                                     str(self.ports["whatsapp"])], health=f"{self.url('whatsapp')}/healthz")
-        yclients = ["-m", "tests.bench.fleet_sandbox", "--fleet", str(fleet)] if fleet else ["-m", "sandbox.yclients",
+        yclients = ["-m", "bench.fleet_sandbox", "--fleet", str(fleet)] if fleet else ["-m", "sandbox.yclients",
                                                                                            "serve"]
         self.start("yclients-sandbox", [str(BIN / "python"), *yclients, "--port", str(self.ports["yclients"])],
                    health=f"{self.url('yclients')}/healthz")

@@ -82,7 +82,7 @@ async def client_main(args) -> None:
     Path(args.ready).write_text(json.dumps({"opened": opened}))
     await asyncio.sleep(args.settle)  # the orchestrator samples memory now
     publisher = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.bench.ws_fanout", "publish", "--redis", args.redis, "--n", str(args.n),
+        sys.executable, "-m", "bench.ws_fanout", "publish", "--redis", args.redis, "--n", str(args.n),
         "--rate", str(args.rate), "--seconds", str(args.seconds), stdout=asyncio.subprocess.PIPE)
     out, _ = await publisher.communicate()
     await asyncio.sleep(1.0)  # the last deliveries
@@ -120,7 +120,7 @@ def publish_main(args) -> None:
 # -- the orchestrator ----------------------------------------------------------------------------------
 
 def one_step(s, worker_class: str, n: int, rate: int, seconds: float) -> dict:
-    from tests.bench.stats import summary
+    from bench.stats import summary
     from tests.support import BIN
 
     name = f"web-{worker_class}-{n}"
@@ -132,7 +132,7 @@ def one_step(s, worker_class: str, n: int, rate: int, seconds: float) -> dict:
     wpid = worker_pid(service.process.pid)
     before = proc_status(wpid)
     ready = s.root / f"{name}.ready"
-    client = subprocess.Popen([str(BIN / "python"), "-m", "tests.bench.ws_fanout", "client", "--base", base,
+    client = subprocess.Popen([str(BIN / "python"), "-m", "bench.ws_fanout", "client", "--base", base,
                                "--secret", s.settings.jwt_secret, "--redis", s.settings.redis_url, "--n", str(n),
                                "--rate", str(rate), "--seconds", str(seconds), "--ready", str(ready)],
                               stdout=subprocess.PIPE, cwd=str(Path(__file__).resolve().parents[2]))
@@ -162,7 +162,7 @@ def one_step(s, worker_class: str, n: int, rate: int, seconds: float) -> dict:
 def sweep(classes=("gthread", "gevent"), sizes=(1000, 2000, 3000, 4000), rate: int = 1000, seconds: float = 10,
           stop_above_ms: float = 100) -> list[dict]:
     """Alternate the worker classes at each size; a class stops growing once its p99 exceeds stop_above_ms."""
-    from tests.bench.stack import stack
+    from bench.stack import stack
 
     results = []
     alive = set(classes)
@@ -216,7 +216,7 @@ def run(sizes=(1000, 2000, 3000, 4000), rate: int = 1000, seconds: float = 10, s
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.bench.ws_fanout")
+    parser = argparse.ArgumentParser(prog="python -m bench.ws_fanout")
     parser.add_argument("command", choices=["client", "publish", "sweep"])
     parser.add_argument("--base")
     parser.add_argument("--secret")

@@ -1,7 +1,7 @@
 """The redirect benchmark's baseline: a bare Flask handler that only does a SQLite insert and a Dramatiq enqueue.
 
 Served by gunicorn exactly like the real web tier, side by side in the same run
-(`gunicorn 'tests.bench.baseline_app:create_app()'`).
+(`gunicorn 'bench.baseline_app:create_app()'`).
 """
 from __future__ import annotations
 

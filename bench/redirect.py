@@ -16,8 +16,8 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from sandbox.yclients.signing import demo_user, signed_user_data
-from tests.bench import wrk
-from tests.bench.stack import stack
+from bench import wrk
+from bench.stack import stack
 from tests.support import BIN
 
 FIRST_SALON = 1_000_000
@@ -109,7 +109,7 @@ def bench(rounds: int = 3, seconds: int = 10, workers: int = 2, threads: int = 8
         base_port = s.ports.setdefault("baseline", free_port())
         baseline = s.start("baseline", [str(BIN / "gunicorn"), "--worker-class", "gthread", "--workers", str(workers),
                                         "--threads", str(threads), "--bind", f"127.0.0.1:{base_port}",
-                                        "tests.bench.baseline_app:create_app()"],
+                                        "bench.baseline_app:create_app()"],
                            health=f"http://127.0.0.1:{base_port}/healthz")
         per_round = 3000 * seconds  # more unique URLs than any round can use
         paths = signed_paths(s.settings, per_round * (rounds * len(classes) + 1))
@@ -165,7 +165,7 @@ if __name__ == "__main__":
     parser.add_argument("--classes", default="gthread,gevent")
     parser.add_argument("--db", default="sqlite", choices=["sqlite", "postgresql"])
     args = parser.parse_args()
-    from tests.bench.sync import drop_pg, pg_database
+    from bench.sync import drop_pg, pg_database
 
     url = pg_database() if args.db == "postgresql" else None
     try:

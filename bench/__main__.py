@@ -1,10 +1,10 @@
-"""`python -m tests.bench` (`make bench`): run the benchmark suite over the real processes and print a table.
+"""`python -m bench` (`make bench`): run the benchmark suite over the real processes and print a table.
 
-    python -m tests.bench                  # all seven, default sizes (~15 min on 2 cores)
-    python -m tests.bench --only 4,6       # some of them
-    python -m tests.bench --large          # also the large salon's full sync at the official budget (~3 min)
-    python -m tests.bench --smoke          # every benchmark at a tiny size (CI smoke run; numbers meaningless)
-    python -m tests.bench --json out.json  # also write every row with its details
+    python -m bench                  # all seven, default sizes (~15 min on 2 cores)
+    python -m bench --only 4,6       # some of them
+    python -m bench --large          # also the large salon's full sync at the official budget (~3 min)
+    python -m bench --smoke          # every benchmark at a tiny size (CI smoke run; numbers meaningless)
+    python -m bench --json out.json  # also write every row with its details
 """
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def machine() -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.bench")
+    parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--only", default="1,2,3,4,5,6,7", help="comma-separated benchmark numbers")
     parser.add_argument("--large", action="store_true", help="include the large salon at 5/s,200/min (~3 min)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, a few seconds each (CI)")
@@ -82,33 +82,33 @@ def main(argv=None) -> int:
         print(f"   ({time.monotonic() - t:.0f}s)", file=sys.stderr, flush=True)
 
     if only & {1, 2}:
-        from tests.bench import onboarding
+        from bench import onboarding
 
         kw = SMOKE["onboarding"] if smoke else {}
         step("1-2 onboarding", lambda: [r for r in onboarding.run(**kw)
                                        if int(r["benchmark"][0]) in only])
     if 3 in only:
-        from tests.bench import sync
+        from bench import sync
 
         kw = SMOKE["sync"] if smoke else {"large": args.large}
         step("3 sync", lambda: sync.run(**kw))
     if 4 in only:
-        from tests.bench import ws_fanout
+        from bench import ws_fanout
 
         kw = SMOKE["websockets"] if smoke else {}
         step("4 websockets", lambda: ws_fanout.run(**kw))
     if 5 in only:
-        from tests.bench import webhooks
+        from bench import webhooks
 
         kw = SMOKE["webhooks"] if smoke else {}
         step("5 webhooks", lambda: webhooks.run(**kw))
     if 6 in only:
-        from tests.bench import redirect
+        from bench import redirect
 
         kw = SMOKE["redirect"] if smoke else {}
         step("6 redirect", lambda: redirect.run(**kw))
     if 7 in only:
-        from tests.bench import crash_recovery
+        from bench import crash_recovery
 
         kw = SMOKE["crash"] if smoke else {}
         step("7 crash recovery", lambda: crash_recovery.run(**kw))
