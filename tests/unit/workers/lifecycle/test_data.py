@@ -11,8 +11,9 @@ from models.sync_run import SyncRun
 from models.synced import Client, Record, Service
 from models.timeline import TimelineEvent
 from models.webhook_delivery import WebhookDelivery
+from runtime.gateway.stub import StubGateway
 from runtime.stub_jobs import StubJobs
-from tests.fakes.lifecycle import FakeWaha, store
+from tests.fakes.lifecycle import store
 from workers.lifecycle import periodic
 from workers.lifecycle.data import parse_time
 from workers.lifecycle.deliveries import process_delivery, sweep_unprocessed
@@ -35,7 +36,7 @@ def record_event(status="update", record_id=1217405723, changed="2025-08-06T10:5
 
 
 def apply(body, database, **kwargs):
-    return process_delivery(store(body, **kwargs).id, db=database, waha=FakeWaha()).outcome
+    return process_delivery(store(body, **kwargs).id, db=database, waha=StubGateway()).outcome
 
 
 def the_record(record_id=1217405723):

@@ -8,12 +8,12 @@ from models.company import Company
 from models.live import LiveStatus
 from models.salon import Salon
 from models.timeline import TimelineEvent
+from runtime.gateway.stub import StubGateway
 from runtime.stub_jobs import StubJobs
-from tests.fakes.lifecycle import FakeWaha
+from runtime.yclients.errors import AccessDenied, PermanentError
 from workers import registry
 from workers.lifecycle.disconnect import disconnect
 from workers.lifecycle.periodic import enqueue_company_refreshes, enqueue_schedule_syncs
-from runtime.yclients.errors import AccessDenied, PermanentError
 
 SALON = 962302
 
@@ -44,7 +44,7 @@ def kinds():
 
 
 def test_disconnect_uninstalls_in_yclients_first_then_locally_and_twice_is_harmless(database, redis_client, salon):
-    api, waha = PartnerApi(), FakeWaha()
+    api, waha = PartnerApi(), StubGateway()
     waha.link(SALON)
     removed, effect = disconnect(database, SALON, api=api, waha=waha, live=LiveStatus(redis_client))
     assert removed is True and effect.outcome == "applied"
@@ -56,7 +56,7 @@ def test_disconnect_uninstalls_in_yclients_first_then_locally_and_twice_is_harml
 
 
 def test_a_yclients_refusal_changes_nothing_here(database, redis_client, salon):
-    api, waha = PartnerApi(AccessDenied("401", status=401, message="Необходима авторизация")), FakeWaha()
+    api, waha = PartnerApi(AccessDenied("401", status=401, message="Необходима авторизация")), StubGateway()
     with pytest.raises(PermanentError):
         disconnect(database, SALON, api=api, waha=waha)
     assert Salon.get_by_id(SALON).state == s.ACTIVE and waha.calls == [] and kinds() == []

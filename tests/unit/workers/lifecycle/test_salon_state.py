@@ -4,15 +4,16 @@ import threading
 
 import pytest
 
-from runtime.gateway.errors import RetryableGatewayError
 from models import salon as s
 from models.db import utcnow
 from models.live import LiveStatus
 from models.salon import Salon
 from models.timeline import TimelineEvent
 from models.webhook_delivery import WebhookDelivery
+from runtime.gateway.errors import RetryableGatewayError
+from runtime.gateway.stub import StubGateway
+from tests.fakes.lifecycle import store
 from tests.support import container_for
-from tests.fakes.lifecycle import FakeWaha, store
 from workers.lifecycle import salon_state
 from workers.lifecycle.deliveries import process_delivery
 
@@ -22,7 +23,7 @@ SESSION = f"salon_{SALON}"
 
 @pytest.fixture
 def waha():
-    fake = FakeWaha()
+    fake = StubGateway()
     fake.link(SALON)
     return fake
 
@@ -156,17 +157,17 @@ def test_freeze_stops_the_session_but_keeps_credentials_and_the_api_key(salon, d
 def test_reinstall_after_freeze_reconnects_without_a_qr(salon, database, waha, settings):
     process(store(event("freeze", settings)), database, waha)
     reinstall()
-    assert waha.ensure_session(SALON) == "WORKING"  # what start_whatsapp_session asks the gateway
+    assert waha.ensure_session(SALON).status == "WORKING"  # what start_whatsapp_session asks the gateway
 
 
 def test_reinstall_after_uninstall_needs_a_new_qr(salon, database, waha, settings):
     process(store(event("uninstall", settings)), database, waha)
     reinstall()
-    assert waha.ensure_session(SALON) == "SCAN_QR_CODE"
+    assert waha.ensure_session(SALON).status == "SCAN_QR_CODE"
 
 
 def test_freezing_without_a_running_session_is_fine(salon, database, settings):
-    waha = FakeWaha()  # no session at the gateway
+    waha = StubGateway()  # no session at the gateway
     assert process(store(event("freeze", settings)), database, waha).outcome == "applied"
 
 
