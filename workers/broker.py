@@ -13,6 +13,7 @@ from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, Retries, Shutdow
 
 from settings import Settings
 from workers.middleware import DatabaseConnection, FailureRecorder, LogContext
+from workers.retry_notice import RetryNotice
 from workers.support.outcome import RequeueOutcome
 
 HEARTBEAT_TIMEOUT_MS = 15_000
@@ -27,7 +28,7 @@ def build_middleware(database=None):
     whether a message failed, then FailureRecorder records it, then the connection is closed."""
     middleware = [AgeLimit(), TimeLimit(), ShutdownNotifications(), Callbacks(), Pipelines(), LogContext()]
     if database is not None:
-        middleware += [DatabaseConnection(database), FailureRecorder(), RequeueOutcome()]
+        middleware += [DatabaseConnection(database), FailureRecorder(), RequeueOutcome(), RetryNotice()]
     middleware.append(Retries(max_retries=6, min_backoff=1_000, max_backoff=120_000))
     return middleware
 

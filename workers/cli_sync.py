@@ -76,8 +76,9 @@ def wait_for_sync(client, salon_id: int, since_seq: int, pubsub, timeout: float,
         if not event or event.get("type") != "sync" or int(event.get("seq", 0)) <= since_seq:
             continue
         show(event["data"])
-        if event["data"].get("status") in ("done", "failed"):
-            return event
+        status = event["data"].get("status")
+        if status == "done" or (status == "failed" and not event["data"].get("retry_at")):
+            return event  # a failed attempt with a retry_at is not the end: the next attempt is scheduled
     return None
 
 

@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify, make_response, redirect, render_template, 
 from models.salon import Salon
 from web.context import ctx
 from web.errors import error_page
-from web.marketplace import messages, security, session, status, tokens, validation
+from web.marketplace import compression, links, messages, presentation, security, session, status, tokens, validation
 from web.marketplace.ratelimit import RateLimiter
 
 logger = logging.getLogger("aiadmin.web.onboarding")
@@ -20,6 +20,8 @@ PAIRING_LOCK_SECONDS = 15
 RESTART_LIMITS = (("restart:salon:{salon}", 1, 30), ("restart:salon-hour:{salon}", 6, 3600),
                   ("restart:ip:{ip}", 10, 600))
 STATUS_LIMITS = (("status:ip:{ip}", 120, 60),)
+# «Повторить сейчас» after a failure: one attempt per salon a minute, a few an hour, bounded per address.
+RETRY_LIMITS = (("retry:salon:{salon}", 1, 60), ("retry:salon-hour:{salon}", 6, 3600), ("retry:ip:{ip}", 10, 600))
 
 
 @blueprint.before_request
@@ -62,9 +64,11 @@ def page():
     lang = messages.language()
     boot = {"lang": lang, "branches": branches, "text": messages.PAGE[lang], "ws_path": "/marketplace/ws",
             "status_path": "/marketplace/status", "pairing_path": "/marketplace/pairing-code",
-            "restart_path": "/marketplace/restart-linking", "marketplace_url": "https://yclients.com/marketplace"}
+            "restart_path": "/marketplace/restart-linking", "retry_path": "/marketplace/retry",
+            "marketplace_url": links.marketplace_url(c.settings), "yclients_url": links.yclients_url(c.settings),
+            "support": c.settings.support_contact, "support_href": links.support_href(c.settings.support_contact)}
     response = make_response(render_template("onboarding.html", boot=boot, t=messages.PAGE[lang], lang=lang,
-                                             branches=branches))
+                                             branches=branches, links=boot))
     response.headers["Content-Security-Policy"] = security.page_csp()
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Language"] = lang
@@ -127,9 +131,9 @@ def status_json():
     if wait:
         return _api_error("rate_limited", 429, retry_after=wait)
     c = ctx()
-    response = jsonify(status.snapshot(c.live, c.redis, salon_id))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    reader = presentation.Reader.of(c.settings, messages.language())
+    snap = presentation.present_snapshot(status.snapshot(c.live, c.redis, salon_id), reader)
+    return compression.conditional_json(snap)
 
 
 def _json_body() -> dict | None:
@@ -186,3 +190,39 @@ def restart_linking():
         return _api_error("rate_limited", 429, retry_after=wait)
     ctx().jobs.send("restart_linking", salon_id)
     return jsonify(status="requested", salon_id=salon_id), 202
+
+
+def _retry_target(salon_id: int) -> tuple[str, tuple] | None:
+    """What «Повторить сейчас» re-runs for this salon now: a failed activation or a failed sync, else nothing."""
+    from models import salon as S
+    from models.sync_run import FAILED, SyncRun
+
+    salon = Salon.get_or_none(Salon.salon_id == salon_id)
+    if salon is None:
+        return None
+    if salon.state == S.ACTIVATION_FAILED:
+        return "activate_integration", (salon_id,)
+    if salon.state == S.ACTIVE:
+        live_sync = (ctx().live.snapshot(salon_id)["data"] or {}).get("sync") or {}
+        last = SyncRun.select().where(SyncRun.salon_id == salon_id).order_by(SyncRun.id.desc()).first()
+        if live_sync.get("status") == "failed" or (last is not None and last.status == FAILED):
+            return "sync_salon", (salon_id, "full")
+    return None
+
+
+@blueprint.post("/marketplace/retry")
+def retry_now():
+    """The owner's «Повторить сейчас» after a failure (rate-limited; the actors are idempotent)."""
+    salon_id, _, error = _command_target()
+    if error:
+        return error
+    target = _retry_target(salon_id)
+    if target is None:
+        return _api_error("nothing_to_retry", 409)
+    wait = limiter().allow(*_rules(RETRY_LIMITS, salon_id))
+    if wait:
+        return _api_error("rate_limited", 429, retry_after=wait)
+    actor, args = target
+    ctx().jobs.send(actor, *args)
+    logger.info("salon %s: the owner asked to retry %s", salon_id, actor)
+    return jsonify(status="requested", salon_id=salon_id, message=messages.page_text("retry_requested")), 202

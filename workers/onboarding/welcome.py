@@ -74,5 +74,6 @@ def on_welcome_finished(outbound_id: int, deps) -> None:
                 (Salon.salon_id == row.salon_id) & (Salon.welcome_sent_at.is_null())).execute()
         record(row.salon_id, "welcome_sent" if sent else "welcome_failed", "worker", outbound_id=row.id,
                status=row.status)
-    deps.live.publish(row.salon_id, "welcome", {"status": "sent" if sent else "failed"})
+    deps.live.publish(row.salon_id, "welcome", {"status": "sent" if sent else "failed",
+                                                "code": "welcome_sent" if sent else "welcome_failed"})
     maybe_complete(row.salon_id, deps)

@@ -1,7 +1,52 @@
-"""Throttled `sync` progress events: a few per second at most, but every status change goes out."""
+"""Throttled `sync` progress events: a few per second at most, but every status change goes out.
+
+Each event carries the overall progress of the run across every entity (`percent`, one bar that never
+starts over per entity) and, once every remaining entity's size is known, `requests_left`, from which
+the web tier estimates the time left with the shared YCLIENTS rate budget.
+"""
 from __future__ import annotations
 
+import math
 import time
+
+from workers.yclients.api import CLIENTS_PAGE_SIZE, RECORDS_PAGE_SIZE
+
+# Each entity's share of the bar: roughly its share of the requests a typical salon needs. Fixed
+# shares keep the bar monotonic (a later entity's size, learnt late, cannot push it back).
+WEIGHTS = {"company": 2, "service_categories": 2, "services": 3, "staff": 3, "clients": 40, "records": 50}
+PAGE_SIZES = {"clients": CLIENTS_PAGE_SIZE, "records": RECORDS_PAGE_SIZE}
+
+
+def _fraction(cp: dict) -> float:
+    if cp.get("status") == "done":
+        return 1.0
+    total, done = int(cp.get("total") or 0), int(cp.get("done") or 0)
+    return min(1.0, done / total) if total > 0 else 0.0
+
+
+def overall_percent(checkpoints: dict) -> int:
+    """0..100 across every entity of the run (a run of records only counts records alone)."""
+    weights = {entity: WEIGHTS.get(entity, 1) for entity, cp in checkpoints.items() if isinstance(cp, dict)}
+    if not weights:
+        return 0
+    share = sum(w * _fraction(checkpoints[entity]) for entity, w in weights.items()) / sum(weights.values())
+    return min(100, int(share * 100))
+
+
+def requests_left(checkpoints: dict) -> int | None:
+    """YCLIENTS requests the run still needs, or None while a paged entity's size is unknown."""
+    left = 0
+    for entity, cp in checkpoints.items():
+        if not isinstance(cp, dict) or cp.get("status") == "done":
+            continue
+        if entity not in PAGE_SIZES:
+            left += 1
+            continue
+        total, done = int(cp.get("total") or 0), int(cp.get("done") or 0)
+        if total <= 0 and cp.get("status") != "running":
+            return None  # not started: its size is not known yet
+        left += math.ceil(max(0, total - done) / PAGE_SIZES[entity])
+    return left
 
 
 class Progress:
@@ -14,13 +59,19 @@ class Progress:
         self._last_key = None
         self.published = 0
 
-    def report(self, status: str, entity: str, done: int, total: int, force: bool = False, **extra) -> bool:
+    def report(self, status: str, entity: str, done: int, total: int, force: bool = False,
+               checkpoints: dict | None = None, **extra) -> bool:
         now = self.clock()
         key = (status, entity)
         if not force and key == self._last_key and self._last is not None and now - self._last < self.interval:
             return False
         self._last, self._last_key = now, key
+        if checkpoints:
+            extra.setdefault("percent", overall_percent(checkpoints))
+            left = requests_left(checkpoints)
+            if left is not None:
+                extra.setdefault("requests_left", left)
         self.live.publish(self.salon_id, "sync", {"status": status, "entity": entity, "done": done,
-                                                  "total": total, **extra})
+                                                  "total": total, "code": f"sync_{status}", **extra})
         self.published += 1
         return True
