@@ -122,10 +122,9 @@ STATUS = {
                      "The welcome message was sent to the salon's number."),
     "welcome_failed": ("Приветственное сообщение отправить не удалось, но ассистент уже работает.",
                        "The welcome message could not be sent, but the assistant is already working."),
-    "complete_syncing": ("Интеграция активна — данные ещё загружаются, это продолжится в фоне. Страницу можно "
-                         "закрыть.",
-                         "The integration is active — your data is still loading and will finish in the "
-                         "background. You can close this page."),
+    "complete_syncing": ("Подключение завершено: данные догрузятся в фоне, страницу можно закрыть.",
+                         "The connection is complete: the data will finish loading in the background, you can "
+                         "close this page."),
     "complete": ("AI Admin отвечает клиентам салона в WhatsApp: записывает на услуги, отвечает на вопросы и "
                  "напоминает о визитах.",
                  "AI Admin now answers the salon's clients in WhatsApp: books services, answers questions and "

@@ -248,6 +248,8 @@
     setText($("sync-label"), T.progress + ": " + percent + " %");
     var name = T.entities[s.entity];
     setText($("sync-detail"), name && s.total ? fmt(T.now_loading, {entity: name, done: s.done, total: s.total}) : "");
+    // After `complete` the owner may leave while the data keeps loading: the server's sentence says so.
+    setText($("sync-note"), d.complete && !f ? d.complete.message || "" : "");
   }
 
   function renderDone(d) {
