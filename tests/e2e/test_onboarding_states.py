@@ -433,3 +433,22 @@ def test_unknown_pages_and_wrong_methods_answer_in_russian(stack, browsers):
     response = requests.delete(f"{stack.base}/marketplace/onboarding", headers={"Accept": "text/html"}, timeout=5)
     assert response.status_code == 405 and "Действие недоступно" in response.text
     assert '<html lang="ru">' in response.text and stack.sandbox_url in response.text
+
+
+def test_the_sandbox_marketplace_is_usable_on_a_phone_and_every_link_stays_local(stack, browsers):
+    driver = browsers["phone"]
+    driver.delete_all_cookies()
+    driver.get(f"{stack.sandbox_url}/")
+    assert driver.execute_script("return document.querySelector('meta[name=viewport]') !== null")
+    assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+    hrefs = [a.get_attribute("href") for a in driver.find_elements("css selector", "a")]
+    assert hrefs and all(h.startswith(stack.sandbox_url) for h in hrefs), hrefs
+    first = driver.find_element("css selector", "a.btn")
+    assert driver.execute_script("var r = arguments[0].getBoundingClientRect();"
+                                 "return r.height >= 40 && r.bottom <= window.innerHeight", first)
+    assert_accessible(driver)
+    driver.find_element("css selector", "a[href='/connect?salon_id=990000']").click()
+    until(driver, lambda: driver.current_url == f"{stack.base}/marketplace/onboarding",
+          f"the onboarding page\n{stack.logs()}", timeout=30)
+    links = [a.get_attribute("href") for a in driver.find_elements("css selector", "a[href^='http']")]
+    assert links and all(h.startswith((stack.sandbox_url, stack.base)) for h in links), links
