@@ -200,10 +200,12 @@ def _retry_target(salon_id: int) -> tuple[str, tuple] | None:
     salon = Salon.get_or_none(Salon.salon_id == salon_id)
     if salon is None:
         return None
-    if salon.state == S.ACTIVATION_FAILED:
+    live_data = ctx().live.snapshot(salon_id)["data"] or {}
+    failed_attempt = (live_data.get("activation") or {}).get("status") == "failed"  # a retry is scheduled
+    if salon.state == S.ACTIVATION_FAILED or (salon.state == S.ACTIVATING and failed_attempt):
         return "activate_integration", (salon_id,)
     if salon.state == S.ACTIVE:
-        live_sync = (ctx().live.snapshot(salon_id)["data"] or {}).get("sync") or {}
+        live_sync = live_data.get("sync") or {}
         last = SyncRun.select().where(SyncRun.salon_id == salon_id).order_by(SyncRun.id.desc()).first()
         if live_sync.get("status") == "failed" or (last is not None and last.status == FAILED):
             return "sync_salon", (salon_id, "full")
