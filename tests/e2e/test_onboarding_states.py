@@ -75,7 +75,8 @@ def stack(redis_server_url, migrated_db_url, tmp_path_factory):
                                                str(sandbox_port)], env, logs)
         started.append(sandbox)
         web = Service("web", [str(BIN / "gunicorn"), "--worker-class", "gthread", "--workers", "1", "--threads", "32",
-                              "--graceful-timeout", "3", "--bind", f"127.0.0.1:{web_port}", "web:create_app()"], env, logs)
+                              "--graceful-timeout", "3", "--bind", f"127.0.0.1:{web_port}", "web:create_app()"],
+                      env, logs)
         started.append(web)
         worker = Service("worker", [str(BIN / "dramatiq"), "workers.main", "--skip-logging", "--processes", "1",
                                     "--threads", "2", "--queues", "onboarding", "sync"],
@@ -258,7 +259,8 @@ def test_the_pairing_path_recovers_from_an_error_and_shows_the_code_with_copy_an
     assert driver.find_element("id", "pairing-submit").get_attribute("disabled")
 
     # The bridge answers with an error: the page says so, and the owner can ask again (no endless spinner).
-    stack.live.publish(salon, "error", {"code": "pairing_failed", "message": "Не удалось получить код. Попробуйте QR-код."})
+    stack.live.publish(salon, "error", {"code": "pairing_failed",
+                                        "message": "Не удалось получить код. Попробуйте QR-код."})
     until(driver, lambda: text(driver, "pairing-note") == "Не удалось получить код. Попробуйте QR-код.", "the error")
     assert not driver.find_element("id", "pairing-submit").get_attribute("disabled")
 
@@ -275,8 +277,8 @@ def test_the_pairing_path_recovers_from_an_error_and_shows_the_code_with_copy_an
     until(driver, lambda: text(driver, "pairing-code") == "5WJT-1N7D", "the code")
     until(driver, lambda: re.search(r"действует ещё \d+ сек", text(driver, "pairing-countdown")), "its countdown")
     assert_in_view(driver, "pairing-code", "pairing-copy", "pairing-countdown")
-    driver.execute_cdp_cmd("Browser.grantPermissions", {"origin": stack.base,
-                                                        "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
+    driver.execute_cdp_cmd("Browser.grantPermissions", {
+        "origin": stack.base, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]})
     driver.find_element("id", "pairing-copy").click()
     until(driver, lambda: text(driver, "pairing-copy") == "Код скопирован", "copied")
     assert driver.execute_async_script("navigator.clipboard.readText().then(arguments[0], function () "

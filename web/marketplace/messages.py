@@ -67,7 +67,8 @@ HTTP_ERRORS = {
     404: ("Страница не найдена", "Такой страницы нет. Откройте подключение из маркетплейса YCLIENTS.",
           "Page not found", "There is no such page. Open the connection from the YCLIENTS marketplace."),
     405: ("Действие недоступно", "Эта страница так не открывается. Откройте подключение из маркетплейса YCLIENTS.",
-          "Action not allowed", "This page cannot be opened this way. Open the connection from the YCLIENTS marketplace."),
+          "Action not allowed",
+          "This page cannot be opened this way. Open the connection from the YCLIENTS marketplace."),
 }
 HTTP_ERROR_FALLBACK = ("Ошибка запроса", "Запрос не удался. Откройте подключение из маркетплейса YCLIENTS.",
                        "Request failed", "The request failed. Open the connection from the YCLIENTS marketplace.")

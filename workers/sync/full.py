@@ -227,5 +227,6 @@ def fail(salon_id: int, deps, error: str) -> None:
     metrics.sync_run_finished(run.id, "failed")
     point = (run.checkpoints or {}).get(run.entity or "", {})
     deps.live.publish(salon_id, "sync", {"status": "failed", "entity": run.entity or "",
-                                         "done": int(point.get("done", 0) or 0), "total": int(point.get("total", 0) or 0),
+                                         "done": int(point.get("done", 0) or 0),
+                                         "total": int(point.get("total", 0) or 0),
                                          "percent": overall_percent(run.checkpoints or {}), "code": "sync_failed"})
