@@ -23,7 +23,6 @@ from models import salon as S
 from models.db import init_database, utcnow
 from models.live import LiveStatus
 from models.salon import Salon
-from models.sync_run import SyncRun
 from models.registry import all_models
 from settings import RateLimit, Settings
 from tests.e2e.test_onboarding_browser import PAYLOAD, render_svg
