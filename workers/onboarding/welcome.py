@@ -21,7 +21,7 @@ STALE_PENDING = dt.timedelta(seconds=60)  # a pending row nobody handed to the s
 
 def welcome_text(salon_title: str, phone: str) -> str:
     title = salon_title.strip() or "ваш салон"
-    return (f"🎉 Поздравляем! Admin AI подключён к салону «{title}».\n\n"
+    return (f"🎉 Поздравляем! AI Admin подключён к салону «{title}».\n\n"
             "Я готов помогать вашим клиентам:\n"
             "✅ Записывать на услуги\n"
             "✅ Отвечать на вопросы\n"
