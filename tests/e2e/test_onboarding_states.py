@@ -262,6 +262,9 @@ def test_the_pairing_path_recovers_from_an_error_and_shows_the_code_with_copy_an
                                         "message": "Не удалось получить код. Попробуйте QR-код."})
     until(driver, lambda: text(driver, "pairing-note") == "Не удалось получить код. Попробуйте QR-код.", "the error")
     assert not driver.find_element("id", "pairing-submit").get_attribute("disabled")
+    assert_in_view(driver, "pairing-note", "pairing-submit", "phone")
+    assert_accessible(driver)
+    shoot(driver, "pairing-error", size)
 
     # Asking again within the in-progress lock: the server's 409 is shown, and stays (not overwritten).
     driver.find_element("id", "pairing-submit").click()
@@ -382,6 +385,7 @@ def test_a_reload_mid_way_shows_the_same_state_without_the_stale_qr(stack, brows
     until(driver, lambda: "(38 %)" in text(driver, "status"), "the same progress after a reload")
     assert not visible(driver, "link") and not driver.find_element("id", "qr-image").get_attribute("src")
     assert_in_view(driver, "status", "sync-progress")
+    assert_accessible(driver)
 
 
 def test_with_the_websocket_blocked_the_page_polls_and_still_shows_each_state(stack, browsers, size):
@@ -421,6 +425,8 @@ def test_an_english_browser_reads_english_end_to_end(stack, tmp_path):
         assert re.search(r"attempt 2 of 9\). We will try again automatically at \d\d:\d\d", text(driver, "failure"))
         assert "Retry now" in text(driver, "failure") and "Back to YCLIENTS" in text(driver, "failure")
         assert not re.search(r"[А-Яа-яЁё]", text(driver).replace("Салон «Ромашка»", "")), text(driver)
+        assert driver.find_element("tag name", "html").get_attribute("lang") == "en"
+        assert_accessible(driver)
         driver.get(f"{stack.base}/no-such-page")
         assert "Page not found" in text(driver)
     finally:
