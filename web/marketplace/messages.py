@@ -41,6 +41,29 @@ TOKEN_ERRORS = {
              "Эту ссылку можно открыть только один раз. Откройте приложение в маркетплейсе YCLIENTS и нажмите «Подключить» ещё раз."),
 }
 
+TOKEN_ERRORS_EN = {
+    "missing": (401, "Sign-in needed",
+                "Open the connection page from the YCLIENTS marketplace: press “Connect” on the application's card."),
+    "invalid": (401, "Invalid link",
+                "The link is damaged or invalid. Open the application in the YCLIENTS marketplace and press "
+                "“Connect” again."),
+    "wrong_type": (401, "Invalid link",
+                   "The link is damaged or invalid. Open the application in the YCLIENTS marketplace and press "
+                   "“Connect” again."),
+    "expired": (401, "The link has expired",
+                "The link has expired. Open the application in the YCLIENTS marketplace and press “Connect” again: "
+                "the connection continues where it stopped."),
+    "used": (409, "The link was already used",
+             "This link can be opened only once. Open the application in the YCLIENTS marketplace and press "
+             "“Connect” again."),
+}
+
+
+def token_error(reason: str, lang: str) -> tuple[int, str, str]:
+    """(status, title, message) of a token error page in `lang`."""
+    return (TOKEN_ERRORS_EN if lang == "en" else TOKEN_ERRORS)[reason]
+
+
 # JSON/socket errors: code -> (ru, en).
 API_ERRORS = {
     "unauthorized": ("Сессия недействительна. Откройте подключение заново из маркетплейса YCLIENTS.",

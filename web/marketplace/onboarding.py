@@ -37,8 +37,11 @@ def limiter() -> RateLimiter:
 
 
 def _token_page(reason: str):
-    status_code, title, message = messages.TOKEN_ERRORS[reason]
-    return error_page(status_code, title, message)
+    lang = messages.language()
+    status_code, title, message = messages.token_error(reason, lang)
+    back = messages.BACK_TO_MARKETPLACE[1 if lang == "en" else 0]
+    return error_page(status_code, title, message, back_url=links.marketplace_url(ctx().settings), back_label=back,
+                      lang=lang)
 
 
 def _api_error(code: str, status_code: int, **extra):

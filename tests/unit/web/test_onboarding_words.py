@@ -185,6 +185,13 @@ def test_the_page_script_has_no_texts_of_its_own():
     assert "Готово" not in script
 
 
+@pytest.mark.parametrize("lang, title", [("ru", "Нужна авторизация"), ("en", "Sign-in needed")])
+def test_the_page_without_a_session_explains_in_the_browsers_language(app, lang, title):
+    response = app.test_client().get("/marketplace/onboarding", headers={"Accept-Language": lang})
+    assert response.status_code == 401 and title in response.get_data(as_text=True)
+    assert messages.TOKEN_ERRORS.keys() == messages.TOKEN_ERRORS_EN.keys()
+
+
 @pytest.mark.parametrize("lang, title", [("ru", "Страница не найдена"), ("en", "Page not found")])
 def test_an_unknown_page_answers_in_the_browsers_language(app, lang, title):
     response = app.test_client().get("/marketplace/nope", headers={"Accept-Language": lang})
