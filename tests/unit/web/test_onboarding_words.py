@@ -185,6 +185,16 @@ def test_the_page_script_has_no_texts_of_its_own():
     assert "Готово" not in script
 
 
+def test_every_label_the_page_uses_is_in_the_catalogue_and_none_is_left_over():
+    from pathlib import Path
+
+    web = Path(__file__).parents[3] / "web"
+    used = set(re.findall(r"\bT\.(\w+)", (web / "static" / "onboarding.js").read_text()))
+    used |= set(re.findall(r"\bt\.(\w+)", (web / "templates" / "onboarding.html").read_text()))
+    used.add("retry_requested")  # the server's answer to «Повторить сейчас»
+    assert used == set(messages.PAGE["ru"])
+
+
 @pytest.mark.parametrize("lang, title", [("ru", "Нужна авторизация"), ("en", "Sign-in needed")])
 def test_the_page_without_a_session_explains_in_the_browsers_language(app, lang, title):
     response = app.test_client().get("/marketplace/onboarding", headers={"Accept-Language": lang})
