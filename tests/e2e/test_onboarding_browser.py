@@ -19,6 +19,7 @@ import pytest
 import qrcode
 
 from models.live import LiveStatus, snapshot_key
+from tests.e2e.browser_support import PAYLOAD, render_svg
 from tests.onboarding_support import SAMPLE_USER, signed_query
 from tests.support import BIN, free_port, wait_for
 from web.marketplace import session, tokens
@@ -29,7 +30,6 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 SALON = 962302
 SALON_NAME = "Барбершоп «Культура» Малаховка"
-PAYLOAD = "2@Xo3sYt8mK1vQ,Fq9hZ0bW3nR7uJ4lE2cA5dG6pT8yH1kL=,aBcDeFgHiJkLmNoPqRsTuVwXyZ012345678=,Zm9vYmFy"
 
 
 def _browser_available() -> bool:
@@ -84,17 +84,6 @@ def web(services, settings, database):
 @pytest.fixture
 def live(redis_client):
     return LiveStatus(redis_client)
-
-
-def render_svg(payload: str) -> str:
-    """What the bridge publishes (bridge/qr.py): qrcode's path SVG, error correction L, border 4."""
-    import qrcode.image.svg
-
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_L, box_size=10, border=4,
-                       image_factory=qrcode.image.svg.SvgPathImage)
-    qr.add_data(payload)
-    qr.make(fit=True)
-    return qr.make_image().to_string(encoding="unicode")
 
 
 def svg_matrix(svg: str) -> list[list[bool]]:

@@ -8,21 +8,21 @@ import os
 
 import pytest
 
-from tests.e2e.test_onboarding_states import (CHROMEDRIVER, CHROMIUM, _driver, assert_accessible, assert_in_view,
-                                              text, until, visible)
+from tests.e2e.browser_support import (assert_accessible, assert_in_view, browser_available, make_driver, text,
+                                       until, visible)
 from tests.integration.faults_stack import SALON, faulty_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 
 def test_from_the_marketplace_button_to_done_every_word_is_true_when_shown(migrated_db_url, database, tmp_path):
-    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
+    if not browser_available():
         if os.environ.get("CI"):
             pytest.fail("chromium and chromedriver are required in CI")
         pytest.skip("chromium/chromedriver not installed")
     with faulty_stack(migrated_db_url, database) as f:
         f.start()
-        driver = _driver(1280, 800, str(tmp_path / "profile"))
+        driver = make_driver(1280, 800, str(tmp_path / "profile"))
         try:
             driver.get(f"{f.s.url('yclients')}/")
             driver.find_element("css selector", f"a[href='/connect?salon_id={SALON}']").click()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import tempfile
 import time
 import types
@@ -25,16 +24,15 @@ from models.live import LiveStatus
 from models.salon import Salon
 from models.registry import all_models
 from settings import RateLimit, Settings
-from tests.e2e.test_onboarding_browser import PAYLOAD, render_svg
-from tests.support import BIN, ROOT, Service, free_port, settings_env, wait_for
+from tests.e2e.browser_support import (PAYLOAD, assert_accessible, assert_in_view, body, browser_available,
+                                       make_driver, render_svg, text, until, visible)
+from tests.support import BIN, ROOT, Service, free_port, settings_env
 from web.marketplace import session, tokens
 from workers.broker import build_broker
 from workers.jobs import Jobs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 SHOTS = ROOT / "docs" / "onboarding"
 SIZES = {"phone": (360, 740), "desktop": (1280, 800)}
 REDIS_DB = 7  # our own database on the session's redis-server (other tests flush only when they start)
@@ -44,7 +42,7 @@ REDIS_DB = 7  # our own database on the session's redis-server (other tests flus
 
 @pytest.fixture(scope="module")
 def stack(redis_server_url, migrated_db_url, tmp_path_factory):
-    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
+    if not browser_available():
         if os.environ.get("CI"):
             pytest.fail("chromium and chromedriver are required in CI (.ci/run installs them)")
         pytest.skip("chromium/chromedriver not installed")
@@ -95,33 +93,12 @@ def stack(redis_server_url, migrated_db_url, tmp_path_factory):
             database.close()
 
 
-def _driver(width, height, profile, lang="ru"):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service as DriverService
-
-    os.environ.setdefault("SE_OFFLINE", "true")  # never let Selenium Manager go to the network
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", f"--window-size={max(width, 500)},{height}",
-                 f"--user-data-dir={profile}", f"--lang={'en-US' if lang == 'en' else 'ru-RU'}"):
-        options.add_argument(flag)
-    options.add_experimental_option("prefs", {"intl.accept_languages": "en-US,en" if lang == "en" else "ru-RU,ru"})
-    driver = webdriver.Chrome(service=DriverService(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    # A fixed viewport: headless windows are at least 500 px wide, and their chrome eats some height.
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 500})
-    return driver
-
-
 @pytest.fixture(scope="module")
 def browsers(stack, tmp_path_factory):
     drivers = {}
     try:
         for name, (width, height) in SIZES.items():
-            drivers[name] = _driver(width, height, tempfile.mkdtemp(dir=tmp_path_factory.mktemp(name)))
+            drivers[name] = make_driver(width, height, tempfile.mkdtemp(dir=tmp_path_factory.mktemp(name)))
         yield drivers
     finally:
         for driver in drivers.values():
@@ -149,60 +126,6 @@ def open_page(stack, driver, salon_id):
     driver.add_cookie({"name": session.COOKIE, "value": token, "path": "/", "httpOnly": True})
     driver.get(f"{stack.base}/marketplace/onboarding")
     until(driver, lambda: body(driver).get_attribute("data-transport") in ("websocket", "polling"), "the status feed")
-
-
-def body(driver):
-    return driver.find_element("tag name", "body")
-
-
-def text(driver, element_id=None) -> str:
-    return driver.find_element("id", element_id).text if element_id else body(driver).text
-
-
-def visible(driver, element_id) -> bool:
-    return driver.find_element("id", element_id).is_displayed()
-
-
-def until(driver, predicate, message, timeout=10):
-    def check():
-        try:
-            return predicate()
-        except Exception:  # the DOM is being re-rendered; look again
-            return False
-
-    try:
-        return wait_for(check, timeout=timeout, interval=0.1, message=message)
-    except TimeoutError:
-        raise AssertionError(f"{message}; page said: {text(driver)[:1500]}")
-
-
-def in_viewport(driver, element_id) -> bool:
-    """The element is rendered and lies wholly inside the viewport, without scrolling."""
-    return driver.execute_script("""
-        var el = document.getElementById(arguments[0]);
-        if (!el || el.hidden) return false;
-        var r = el.getBoundingClientRect();
-        return r.width > 0 && r.height > 0 && r.top >= 0 && r.left >= 0 &&
-               r.bottom <= window.innerHeight && r.right <= window.innerWidth && window.scrollY === 0;
-    """, element_id)
-
-
-def assert_in_view(driver, *element_ids):
-    driver.execute_script("window.scrollTo(0, 0)")
-    for element_id in element_ids:
-        assert in_viewport(driver, element_id), f"#{element_id} is not inside the viewport"
-    assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
-
-
-def assert_accessible(driver):
-    from axe_selenium_python import Axe
-
-    axe = Axe(driver)
-    axe.inject()
-    results = axe.run()
-    bad = [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}" for v in results["violations"]
-           if v["impact"] in ("serious", "critical")]
-    assert bad == [], bad
 
 
 def shoot(driver, state, size):
@@ -411,7 +334,7 @@ def test_with_the_websocket_blocked_the_page_polls_and_still_shows_each_state(st
 
 
 def test_an_english_browser_reads_english_end_to_end(stack, tmp_path):
-    driver = _driver(1280, 800, tempfile.mkdtemp(dir=tmp_path), lang="en")
+    driver = make_driver(1280, 800, tempfile.mkdtemp(dir=tmp_path), lang="en")
     try:
         salon = 810051
         make_salon(stack, salon, state=S.ACTIVE)
