@@ -121,6 +121,17 @@ def test_a_database_error_text_never_reaches_the_page(app, settings, database, r
     assert "Unauthorized" not in body and "psycopg2" not in body and "Не удалось активировать" in body
 
 
+def test_a_snapshot_rebuilt_from_the_database_keeps_the_overall_progress(app, settings, database, redis_client):
+    Salon.create(salon_id=SALON, state=S.ACTIVE, activated_at=S.utcnow())
+    SyncRun.create(salon_id=SALON, status="running", entity="clients",
+                   checkpoints={"company": {"status": "done", "done": 1, "total": 1},
+                                "clients": {"status": "running", "done": 700, "total": 1400},
+                                "records": {"status": "pending", "done": 0, "total": 0}})
+    redis_client.flushall()
+    sync = status(signed_in(app, settings, database)).get_json()["data"]["sync"]
+    assert sync["percent"] == 23 and "(23 %)" in sync["message"]  # (2 + 0.5 * 40) / (2 + 40 + 50)
+
+
 def test_polling_is_gzipped_and_an_unchanged_snapshot_is_a_bodiless_304(app, settings, database, live):
     live.publish(SALON, "qr", {"payload": "2@abc", "svg": QR_SVG, "expires_in": 60})
     client = signed_in(app, settings, database)
