@@ -10,13 +10,13 @@ export PYTHONUNBUFFERED := 1
 
 DEV_PROCESSES := whatsapp-sim yclients-sandbox web bridge worker sync clock
 
-.PHONY: install run test test-sqlite test-postgres migrate bench clean
+.PHONY: install run test test-sqlite test-postgres migrate bench clean aiadmin
 
 install: $(STAMP)
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --upgrade pip setuptools
 	$(BIN)/pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
@@ -29,6 +29,11 @@ run: install
 	$(BIN)/aiadmin migrate
 	@echo "Marketplace sandbox: http://127.0.0.1:5003/   Onboarding: http://127.0.0.1:5000/   WhatsApp phone: http://127.0.0.1:5002/"
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho -f Procfile.dev start $(if $(REDIS_URL),$(DEV_PROCESSES),)
+
+# The support CLI against the `make run` stack, with the same environment (no APP_ENV to export):
+# make aiadmin ARGS="status 962302"   (REDIS_URL / DATABASE_URL as given to make run, if any)
+aiadmin: install
+	@$(BIN)/aiadmin $(ARGS)
 
 # SQLite always; PostgreSQL too when TEST_POSTGRES_URL is set (CI sets it and requires it).
 test: install

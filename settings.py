@@ -47,6 +47,21 @@ DEVELOPMENT_DEFAULTS = {
     "SUPPORT_CONTACT": "support@aiadmin.example",
 }
 
+# Production refuses these values whatever their length: they are public (this file, the sandboxes, the docs),
+# so a token signed with one of them can be forged offline by anyone who read the repository.
+_PLACEHOLDERS = {"change-me", "changeme", "secret", "test_token_waiting_for_real"}
+KNOWN_DEFAULTS = {
+    "JWT_SECRET": {DEVELOPMENT_DEFAULTS["JWT_SECRET"]} | _PLACEHOLDERS,
+    "WAHA_WEBHOOK_SECRET": {DEVELOPMENT_DEFAULTS["WAHA_WEBHOOK_SECRET"]} | _PLACEHOLDERS,
+    "HEALTH_TOKEN": set(_PLACEHOLDERS),
+    "YCLIENTS_PARTNER_TOKEN": {DEVELOPMENT_DEFAULTS["YCLIENTS_PARTNER_TOKEN"]} | _PLACEHOLDERS,
+    "WAHA_API_KEY": {DEVELOPMENT_DEFAULTS["WAHA_API_KEY"], "admin"} | _PLACEHOLDERS,
+}
+# Our own secrets (we generate them, so we can make them long); credentials issued by others (the partner
+# token, the gateway key) are only checked against KNOWN_DEFAULTS, their length is not ours to choose.
+OWN_SECRETS = ("JWT_SECRET", "WAHA_WEBHOOK_SECRET", "HEALTH_TOKEN")
+MIN_SECRET_LENGTH = 32
+
 # Whose X-Forwarded-For is believed unless TRUSTED_PROXIES says otherwise: loopback only.
 DEFAULT_TRUSTED_PROXIES = ("127.0.0.0/8", "::1/128")
 
@@ -54,9 +69,10 @@ DEFAULT_TRUSTED_PROXIES = ("127.0.0.0/8", "::1/128")
 class ConfigError(Exception):
     """The environment does not describe a runnable service."""
 
-    def __init__(self, message: str, missing: tuple[str, ...] = ()):
+    def __init__(self, message: str, missing: tuple[str, ...] = (), weak: tuple[str, ...] = ()):
         super().__init__(message)
         self.missing = missing
+        self.weak = weak  # variables set to a known default or too short a secret
 
 
 @dataclass(frozen=True)
@@ -141,6 +157,13 @@ class Settings:
                     missing,
                 )
 
+            weak = weak_secrets(env)
+            if weak:
+                raise ConfigError(
+                    "APP_ENV=production refuses to start: unsafe secrets: " + "; ".join(weak),
+                    weak=tuple(name for name, _ in weak_secret_names(env)),
+                )
+
         try:
             app_id = int(get("YCLIENTS_APP_ID"))
         except ValueError:
@@ -188,6 +211,22 @@ class Settings:
             "waha_webhook_secret_configured": bool(self.waha_webhook_secret),
             "health_token_configured": bool(self.health_token),
         }
+
+
+def weak_secret_names(env: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(variable, reason) for each secret production must not run with; the value itself is never named."""
+    found = []
+    for name, defaults in KNOWN_DEFAULTS.items():
+        value = env.get(name, "").strip()
+        if value.lower() in {d.lower() for d in defaults}:
+            found.append((name, "a known development default"))
+        elif name in OWN_SECRETS and len(value) < MIN_SECRET_LENGTH:
+            found.append((name, f"shorter than {MIN_SECRET_LENGTH} characters"))
+    return found
+
+
+def weak_secrets(env: Mapping[str, str]) -> list[str]:
+    return [f"{name} is {reason}" for name, reason in weak_secret_names(env)]
 
 
 def _networks(text: str) -> tuple:

@@ -3,15 +3,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.naming import salon_id_of
 from bridge.phone import phone_of_jid
+from workers import json_limits
 
 DEDUP_PREFIX = "aiadmin:wa:evt:"
 DEDUP_TTL = 24 * 3600  # WAHA retries for minutes at most; a day is ample
+MAX_BODY_BYTES = 1024 * 1024  # the relay's MAX_CONTENT_LENGTH; a text message is a few KiB
+# Freshness of the signed envelope `timestamp` (ms). WAHA retries a delivery for ~30 s (2 s x 15, docs/bridge.md),
+# so an older event is a replay; it must be refused long before its dedup key (DEDUP_TTL) expires, or a
+# captured body could be applied again a day later. A little future skew is tolerated between hosts' clocks.
+MAX_AGE_SECONDS = 600
+MAX_FUTURE_SECONDS = 120
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -49,6 +55,11 @@ class WebhookEvent:
     salon_id: int | None
     payload: dict[str, Any] = field(default_factory=dict)
     me_phone: str = ""
+    timestamp: float | None = None  # seconds, from the envelope's signed `timestamp` (ms)
+
+    def stale(self, now: float) -> bool:
+        """No timestamp, older than MAX_AGE_SECONDS or further ahead than MAX_FUTURE_SECONDS."""
+        return self.timestamp is None or not (now - MAX_AGE_SECONDS <= self.timestamp <= now + MAX_FUTURE_SECONDS)
 
     @property
     def status(self) -> str:
@@ -61,9 +72,9 @@ class BadWebhook(ValueError):
 
 def parse(body: bytes) -> WebhookEvent:
     try:
-        data = json.loads(body)
-    except ValueError:
-        raise BadWebhook("body is not JSON") from None
+        data = json_limits.loads(body, max_bytes=MAX_BODY_BYTES)
+    except json_limits.BadJson as exc:
+        raise BadWebhook(exc.message) from None
     if not isinstance(data, dict) or not data.get("event") or not data.get("session"):
         raise BadWebhook("not a WAHA webhook envelope")
     session = str(data["session"])
@@ -77,7 +88,16 @@ def parse(body: bytes) -> WebhookEvent:
     event_id = str(data.get("id") or "sha256:" + hashlib.sha256(body).hexdigest())
     return WebhookEvent(event_id=event_id, event=str(data["event"]), session=session, salon_id=salon_id,
                         payload=payload if isinstance(payload, dict) else {},
-                        me_phone=phone_of_jid(me.get("id")) if isinstance(me, dict) else "")
+                        me_phone=phone_of_jid(me.get("id")) if isinstance(me, dict) else "",
+                        timestamp=_seconds(data.get("timestamp")))
+
+
+def _seconds(value) -> float | None:
+    """The envelope's `timestamp` (epoch milliseconds) in seconds; None if absent or not a sane number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    seconds = value / 1000.0
+    return seconds if 0 < seconds < 1e11 else None  # also drops NaN and infinities
 
 
 def inbound_message(event: WebhookEvent) -> dict[str, Any] | None:

@@ -23,4 +23,6 @@ def all_models():
 EXTRA_MODEL_MODULES: list[tuple[str, tuple[str, ...]]] = [
     ("models.synced", ("ServiceCategory", "Service", "Staff", "Client", "Record")),
     ("models.webhook_delivery", ("WebhookDelivery",)),
+    ("models.company", ("Company",)),
+    ("models.schedule", ("StaffSchedule",)),
 ]

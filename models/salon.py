@@ -38,6 +38,8 @@ class Salon(BaseModel):
     installer_phone = CharField(max_length=32, default="")
     installer_email = CharField(max_length=255, default="")
     install_group = CharField(max_length=64, default="")  # shared by the branches of one multi-branch install
+    # Onboarding sessions carry it; uninstall, reinstall and take-over bump it, which ends older sessions.
+    session_generation = IntegerField(default=0)
     # WhatsApp link as last seen by the bridge.
     whatsapp_state = CharField(max_length=32, default=WA_STOPPED)
     whatsapp_phone = CharField(max_length=32, default="")  # plain digits, no :device, no @c.us

@@ -28,20 +28,65 @@ def signed_query(partner_token: str, salon_ids=(962302,), user: dict | None = No
     return urlencode(params)
 
 
-class RecordingJobs:
-    """Records what would be enqueued, and what the database held at that moment (enqueue-after-commit)."""
+class FakeMarketplace:
+    """YCLIENTS' application-status and company-title answers for the install check, with a call log.
 
-    def __init__(self, database=None, fail: bool = False):
+    `statuses` maps a salon id to what YCLIENTS says (pending, active, uninstalled, not_installed, …);
+    unknown ids get `default`. `titles` maps a salon id to its company title (None: YCLIENTS gives none).
+    `error` (an exception) is raised by every call, as an unreachable YCLIENTS would.
+    """
+
+    def __init__(self, statuses: dict | None = None, titles: dict | None = None, default: str = "pending"):
+        self.statuses = dict(statuses or {})
+        self.titles = dict(titles or {})
+        self.default = default
+        self.error: Exception | None = None
+        self.calls: list[tuple] = []
+
+    def installation_status(self, salon_id):
+        self.calls.append(("status", int(salon_id)))
+        if self.error is not None:
+            raise self.error
+        return self.statuses.get(int(salon_id), self.default)
+
+    def company_title(self, salon_id):
+        self.calls.append(("title", int(salon_id)))
+        if self.error is not None:
+            raise self.error
+        return self.titles.get(int(salon_id))
+
+
+class RecordingJobs:
+    """Records what would be enqueued, and what the database held at that moment (enqueue-after-commit).
+
+    `verify_install` is answered at once, as the worker would, against `marketplace` (a FakeMarketplace;
+    by default YCLIENTS confirms every branch as pending and gives no title); it is listed in `checks`,
+    not in `sent`. With `answer_checks=False` the check stays unanswered (the page keeps "checking").
+    """
+
+    def __init__(self, database=None, fail: bool = False, marketplace: FakeMarketplace | None = None,
+                 answer_checks: bool = True):
         self.sent: list[tuple] = []
+        self.checks: list[str] = []
         self.database = database
         self.fail = fail
         self.rows_seen: list = []
+        self.marketplace = marketplace or FakeMarketplace()
+        self.answer_checks = answer_checks
 
     def send(self, actor_name, *args, **kwargs):
         if self.fail:
             import redis
 
             raise redis.ConnectionError("broker down")
+        if actor_name == "verify_install":
+            self.checks.append(args[0])
+            if self.answer_checks:
+                from web.context import ctx
+                from workers.onboarding.install_check import check_install
+
+                check_install(self.marketplace, ctx().redis, args[0])
+            return
         if self.database is not None and actor_name == "start_whatsapp_session":
             # Read through a separate connection: only committed rows are visible there.
             self.rows_seen.append(self._committed_salon(args[0]))
@@ -89,3 +134,33 @@ class ReopeningClient:
 
     def __getattr__(self, name):
         return getattr(self._client, name)
+
+
+def press_connect(sandbox_url: str, salon_ids=(962302,), **params) -> str:
+    """«Подключить» in the YCLIENTS sandbox: it marks the branches pending (as YCLIENTS does) and answers with
+    the signed redirect to our service; returns that URL. `params`: e.g. user_id=… for a colleague."""
+    import requests
+
+    query = {"salon_id": salon_ids[0]} if len(salon_ids) == 1 else \
+        {f"salon_ids[{i}]": s for i, s in enumerate(salon_ids)}
+    answer = requests.get(f"{sandbox_url}/connect", params={**query, **params}, allow_redirects=False, timeout=10)
+    assert answer.status_code == 302, answer.text[:300]
+    return answer.headers["Location"]
+
+
+def is_checking_page(response) -> bool:
+    return response.status_code == 200 and 'http-equiv="refresh"' in response.text \
+        and "/auth/yclients/redirect" in response.url
+
+
+def open_redirect(browser, url: str, timeout: float = 30.0, request_timeout: float = 15.0, **kwargs):
+    """GET the redirect like a browser: follow redirects AND the "checking" page's meta refresh."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    response = browser.get(url, timeout=request_timeout, **kwargs)
+    while is_checking_page(response) and time.monotonic() < deadline:
+        time.sleep(1)
+        response = browser.get(response.url, timeout=request_timeout,
+                               **{k: v for k, v in kwargs.items() if k != "params"})  # the URL has them now
+    return response

@@ -33,12 +33,15 @@ def settings_env(settings) -> dict[str, str]:
         "YCLIENTS_PARTNER_TOKEN": settings.yclients_partner_token,
         "YCLIENTS_APP_ID": str(settings.yclients_app_id),
         "YCLIENTS_USER_TOKEN": settings.yclients_user_token,
+        "YCLIENTS_PARTNER_ID": settings.yclients_partner_id,
         "YCLIENTS_RATE_LIMIT": ",".join(f"{limit}/{window}s" for limit, window in settings.yclients_rate_limit.windows),
         "WAHA_URL": settings.waha_url,
         "WAHA_API_KEY": settings.waha_api_key,
         "WAHA_WEBHOOK_SECRET": settings.waha_webhook_secret,
         "BRIDGE_PUBLIC_URL": settings.bridge_public_url,
         "HEALTH_TOKEN": settings.health_token,
+        "SUPPORT_CONTACT": settings.support_contact,
+        "TRUSTED_PROXIES": ",".join(str(network) for network in settings.trusted_proxies),
         "RECORDS_DAYS_BACK": str(settings.records_days_back),
         "RECORDS_DAYS_AHEAD": str(settings.records_days_ahead),
     }
@@ -51,7 +54,9 @@ class Service:
         self.name = name
         self.argv = argv
         self.log_path = log_dir / f"{name}.log"
-        full_env = {**os.environ, **env, "PATH": f"{BIN}:{os.environ.get('PATH', '')}", "PYTHONUNBUFFERED": "1"}
+        full_env = {**os.environ, **env, "PATH": f"{BIN}:{os.environ.get('PATH', '')}", "PYTHONUNBUFFERED": "1",
+                    # Like the Procfiles: parallel test gunicorns must not share ~/.gunicorn/gunicorn.ctl.
+                    "GUNICORN_CMD_ARGS": "--no-control-socket"}
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(argv, env=full_env, cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT,
                                         start_new_session=True)

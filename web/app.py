@@ -34,6 +34,9 @@ def create_app(settings: Settings | None = None, *, context: WebContext | None =
 
         context = WebContext(settings=settings, database=database, redis=client, jobs=Jobs(broker),
                              live=LiveStatus(client, rebuild=rebuild_snapshot))
+        from workers.heartbeat import Beater
+
+        context.extras["heartbeat"] = Beater(client, "web").start()  # read by the detailed health answer
 
     app = Flask(__name__)
     app.config.update(
@@ -54,9 +57,10 @@ def create_app(settings: Settings | None = None, *, context: WebContext | None =
         if not db.is_closed():
             db.close()
 
-    from web import errors, health, webhooks
+    from web import error_budget, errors, health, webhooks
 
     errors.register(app)
+    error_budget.install(app)  # 5xx and 413 count toward the address's budget of failed answers
     app.register_blueprint(health.blueprint)
     from web.metrics import blueprint as metrics_blueprint
     app.register_blueprint(metrics_blueprint)  # GET /metrics

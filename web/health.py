@@ -67,6 +67,9 @@ def marketplace_health():
             warnings.append(f"database latency high: {database['latency_ms']} ms")
         if redis.get("latency_ms", 0) > SLOW_REDIS_MS:
             warnings.append(f"redis latency high: {redis['latency_ms']} ms")
+        from workers.health_details import details
+
         body.update(environment=c.settings.credentials_configured(), app_env=c.settings.app_env,
-                    services={"database": database, "redis": redis}, warnings=warnings)
+                    services={"database": database, "redis": redis}, warnings=warnings,
+                    **details(c.redis, c.settings, database=c.database if database["status"] == "healthy" else None))
     return jsonify(body), code

@@ -16,8 +16,7 @@ from models.db import utcnow
 from models.webhook_delivery import DATA, LIFECYCLE, WebhookDelivery
 from web import webhook_auth
 from web.context import ctx
-from workers import metrics
-from workers import metrics
+from workers import json_limits, metrics
 
 logger = logging.getLogger("aiadmin.web.webhooks")
 
@@ -71,11 +70,12 @@ def _classify(body: dict) -> str | None:
     return None
 
 
-# Floods (docs/security.md): an address whose requests keep being refused (bad JSON, wrong token or key) is
-# cut off before its body is read, without touching YCLIENTS' own addresses; and one salon's deliveries are
-# capped (a leaked per-salon URL cannot fill the table), far above a real burst, without touching other salons.
+# Floods (docs/security.md): an address whose requests keep being refused (bad JSON, wrong token or key) gets
+# 429 instead of its refusals, but only refusals count and only refusals are limited: an authenticated
+# delivery (partner token, or the salon's key URL) is never rate-limited, so YCLIENTS' own addresses keep
+# delivering (lifecycle webhooks included) even while tokenless data webhooks from them are refused (issue 15).
 REFUSALS_PER_IP = ("webhook:refused:ip:{ip}", 30, 60)
-DELIVERIES_PER_SALON = ("webhook:salon:{salon}", 3000, 60)
+REFUSED = (400, 401, 403)
 
 
 def _limiter():
@@ -91,11 +91,12 @@ def yclients_webhook(key: str | None = None):
 
     refusals_key, limit, window = REFUSALS_PER_IP
     refusals_key = refusals_key.format(ip=client_ip())
-    if _limiter().blocked(refusals_key, limit, window):
-        return _answer(429, error="rate_limited", message="too many refused requests from this address")
+    blocked = _limiter().blocked(refusals_key, limit, window)
     response = _intake(key)
-    if response[1] in (400, 401, 403):
+    if response[1] in REFUSED:
         _limiter().hit(refusals_key, limit, window)
+        if blocked:
+            return _answer(429, error="rate_limited", message="too many refused requests from this address")
     return response
 
 
@@ -110,11 +111,9 @@ def _intake(key: str | None):
     if len(raw) > MAX_BODY_BYTES:
         return _answer(413, error="payload_too_large", message=f"body exceeds {MAX_BODY_BYTES} bytes")
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return _answer(400, error="malformed_json", message="the body is not valid JSON")
-    if not isinstance(body, dict):
-        return _answer(400, error="malformed_json", message="the body must be a JSON object")
+        body = json_limits.loads_object(raw, max_bytes=MAX_BODY_BYTES)  # bounded depth: no RecursionError 500
+    except json_limits.BadJson as exc:
+        return _answer(exc.status, error=exc.error, message=exc.message)
     if not _storable(body):
         return _answer(400, error="malformed_json", message="the body holds invalid unicode")
 
@@ -141,12 +140,6 @@ def _intake(key: str | None):
             # Another application of the same partner: acknowledged so YCLIENTS does not retry, not ours.
             metrics.webhook(kind, "ignored")
             return _answer(200, ignored="different_application")
-
-    salon_key, limit, window = DELIVERIES_PER_SALON
-    wait = _limiter().hit(salon_key.format(salon=salon_id), limit, window)
-    if wait:
-        metrics.webhook(kind, "rate_limited")
-        return _answer(429, error="rate_limited", retry_after=wait)
 
     # One INSERT in autocommit mode: committed when it returns (no BEGIN/COMMIT round trips).
     delivery = WebhookDelivery.create(

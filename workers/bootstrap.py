@@ -23,6 +23,9 @@ def bootstrap(settings: Settings | None = None) -> Runtime:
     database = init_database(settings.database_url)
     client = redis_client(settings)
     broker = build_broker(settings, database)
+    from workers.heartbeat import WorkerHeartbeat
+
+    broker.add_middleware(WorkerHeartbeat(client))  # beats as `worker` or `sync` once the process boots
     dramatiq.set_broker(broker)
     registry.declare(broker)
     rt = Runtime(settings=settings, database=database, redis=client, broker=broker,

@@ -14,6 +14,7 @@ from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, Retries, Shutdow
 from settings import Settings
 from workers.middleware import DatabaseConnection, FailureRecorder, LogContext
 from workers.retry_notice import RetryNotice
+from workers.retry_state import RetryRecorder
 from workers.support.outcome import RequeueOutcome
 
 HEARTBEAT_TIMEOUT_MS = 15_000
@@ -29,6 +30,7 @@ def build_middleware(database=None):
     middleware = [AgeLimit(), TimeLimit(), ShutdownNotifications(), Callbacks(), Pipelines(), LogContext()]
     if database is not None:
         middleware += [DatabaseConnection(database), FailureRecorder(), RequeueOutcome(), RetryNotice()]
+    middleware.append(RetryRecorder())  # after Retries decided: attempt k of n, next retry (aiadmin status)
     middleware.append(Retries(max_retries=6, min_backoff=1_000, max_backoff=120_000))
     return middleware
 

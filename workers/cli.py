@@ -6,6 +6,7 @@ Commands live in small modules (cli_status, cli_failures, cli_sync); this module
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from settings import Settings
@@ -41,13 +42,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from workers import cli_failures, cli_status, cli_sync
+    from workers import cli_disconnect, cli_failures, cli_status, cli_sync
 
     parser = _Parser(prog="aiadmin", description="AI Admin Connector: support and operations")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     sub.add_parser("migrate", help="apply pending database migrations (the Procfile release step)").set_defaults(
         handler=cmd_migrate)
-    for module in (cli_status, cli_failures, cli_sync):
+    for module in (cli_status, cli_failures, cli_sync, cli_disconnect):
         module.register(sub)
     return parser
 
@@ -64,6 +65,9 @@ def main(argv=None, settings: Settings | None = None) -> int:
         settings = settings or Settings.from_env()
     except ConfigError as exc:
         print(f"aiadmin: configuration error: {exc}", file=sys.stderr)
+        if "APP_ENV" not in os.environ:  # most likely a developer next to `make run`
+            print('aiadmin: for the local `make run` stack use `make aiadmin ARGS="status SALON_ID"` '
+                  "(it sets APP_ENV=development like make run does)", file=sys.stderr)
         return EXIT_USAGE
     try:
         return args.handler(settings, args)

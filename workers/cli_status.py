@@ -15,6 +15,12 @@ def register(sub) -> None:
     p.set_defaults(handler=cmd_timeline)
 
 
+def _retries(live, salon_id: int) -> list[dict]:
+    from workers import retry_state
+
+    return retry_state.read(live.redis, salon_id) if live is not None else []
+
+
 def _live(settings):
     """The live onboarding snapshot, when Redis answers; the report does not depend on it."""
     try:
@@ -35,7 +41,8 @@ def cmd_status(settings, args) -> int:
 
     database(settings)
     try:
-        report = salon_status(args.salon_id, live=_live(settings))
+        live = _live(settings)
+        report = salon_status(args.salon_id, live=live, retries=_retries(live, args.salon_id))
     except NotFound as exc:
         raise CliError(str(exc)) from None
     out(dumps(report) if args.json else render_status(report))

@@ -7,6 +7,7 @@ import time
 import uuid
 
 from workers.cli_common import EXIT_FAILED, EXIT_OK, CliError, broker, database, out, positive_id, redis
+from workers.sync_watch import QUIET_AFTER, Rows, why_quiet
 
 
 def register(sub) -> None:
@@ -61,11 +62,17 @@ def _latest_sync(client, salon_id: int) -> dict | None:
     return json.loads(raw) if raw else None
 
 
-def wait_for_sync(client, salon_id: int, since_seq: int, pubsub, timeout: float, show) -> dict | None:
-    """Follow `sync` events newer than `since_seq` until done/failed; returns the final event or None."""
+def wait_for_sync(client, salon_id: int, since_seq: int, pubsub, timeout: float, show, quiet=None,
+                  quiet_after: float = 5.0) -> dict | None:
+    """Follow `sync` events newer than `since_seq` until done/failed; returns the final event or None.
+    After `quiet_after` seconds without a new event, `quiet()` says why (and again every `quiet_after`)."""
     deadline = time.monotonic() + timeout
     last_poll = 0.0
+    last_said = time.monotonic()
     while time.monotonic() < deadline:
+        if quiet is not None and time.monotonic() - last_said >= quiet_after:
+            quiet()
+            last_said = time.monotonic()
         event = None
         message = pubsub.get_message(timeout=0.5)
         if message and message.get("type") == "message":
@@ -75,6 +82,8 @@ def wait_for_sync(client, salon_id: int, since_seq: int, pubsub, timeout: float,
             event = _latest_sync(client, salon_id)
         if not event or event.get("type") != "sync" or int(event.get("seq", 0)) <= since_seq:
             continue
+        since_seq = int(event.get("seq", 0))
+        last_said = time.monotonic()
         show(event["data"])
         status = event["data"].get("status")
         if status == "done" or (status == "failed" and not event["data"].get("retry_at")):
@@ -104,18 +113,34 @@ def cmd_resync(settings, args) -> int:
         message = jobs.send("sync_salon", args.salon_id, "full")
         tty = sys.stdout.isatty() and not args.json
         shown = []
+        rows = Rows()
+
+        def write(line):
+            sys.stdout.write(("\r\033[K" + line) if tty else line + "\n")
+            sys.stdout.flush()
 
         def show(data):
-            line = progress_line(data)
+            rows.update(data)
+            line = progress_line(data) + rows.suffix()
             if args.json or (shown and shown[-1] == line):
                 return
             shown.append(line)
-            sys.stdout.write(("\r" + line) if tty else line + "\n")
-            sys.stdout.flush()
+            write(line)
+
+        def quiet():  # never sit silent: say what the sync waits for
+            if args.json:
+                return
+            try:
+                reason = why_quiet(client, settings, args.salon_id)
+            except Exception as exc:
+                reason = f"no progress yet ({type(exc).__name__} while asking why)"
+            shown.append(reason)
+            write(reason)
 
         if not args.json:
             out(f"full sync of salon {args.salon_id} enqueued (message {message.message_id}); waiting…")
-        final = wait_for_sync(client, args.salon_id, since, pubsub, args.timeout, show)
+        final = wait_for_sync(client, args.salon_id, since, pubsub, args.timeout, show, quiet,
+                              quiet_after=QUIET_AFTER)
     finally:
         pubsub.close()
     if tty:

@@ -53,6 +53,10 @@ SCHEDULE = (
     Entry("whatsapp-reconcile", "reconcile_whatsapp_sessions", every=5 * MINUTE, offset=30),
     Entry("incremental-sync", "schedule_incremental_syncs", every=15 * MINUTE, offset=2 * MINUTE),
     Entry("onboarding-expiry", "expire_abandoned_onboardings", every=HOUR, offset=10 * MINUTE),
+    # Staff schedules of active salons, hourly at :40 (away from the :02/:17/:32/:47 incremental syncs).
+    Entry("schedule-sync", "schedule_schedule_syncs", every=HOUR, offset=40 * MINUTE),
+    # Daily at 01:30 UTC, each active salon whose company card is a week old: a weekly refresh, spread out.
+    Entry("company-refresh", "schedule_company_refreshes", every=DAY, offset=90 * MINUTE, grace=2 * HOUR),
     # 00:00 UTC = 03:00 Moscow: the salons' quiet hours. A clock that was down may still start it until 02:00 UTC.
     Entry("full-sync", "schedule_full_syncs", every=DAY, offset=0, grace=2 * HOUR),
 )
@@ -105,12 +109,17 @@ def main() -> None:
 
     settings = load_or_exit()
     configure_logging(settings, process="clock")
-    clock = Clock(Jobs(build_broker(settings)), redis_client(settings))
+    from workers.heartbeat import Beater
+
+    client = redis_client(settings)
+    clock = Clock(Jobs(build_broker(settings)), client)
+    beater = Beater(client, "clock").start()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     logger.info("clock started: %s", ", ".join(f"{e.actor}/{e.every}s" for e in clock.schedule))
     clock.run(stop)
+    beater.stop()
     logger.info("clock stopped")
 
 

@@ -119,7 +119,10 @@ def forget_dead_processes(path: str) -> None:
     for name in glob.glob(os.path.join(path, "gauge_live*_*.db")):
         match = re.search(r"_(\d+)\.db$", name)
         if match and not _alive(int(match.group(1))):
-            multiprocess.mark_process_dead(int(match.group(1)), path)
+            try:
+                multiprocess.mark_process_dead(int(match.group(1)), path)
+            except FileNotFoundError:
+                pass  # a process starting beside us removed the same dead files first (boot race)
 
 
 def _alive(pid: int) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 
 from prometheus_client.core import GaugeMetricFamily
@@ -83,3 +84,31 @@ class QueueCollector:
         except Exception as exc:
             logger.warning("failure count unavailable: %s", type(exc).__name__)
             return None
+
+
+SCRAPE_CACHE_SECONDS = 15.0  # Prometheus' usual scrape interval; the gauges move slower than that
+
+
+class CachedCollector:
+    """Serves the wrapped collector's families for `ttl` seconds, so `/metrics` is not a way to make us
+    query Redis and the database on every request (web has several workers; each keeps its own copy)."""
+
+    def __init__(self, collector, ttl: float = SCRAPE_CACHE_SECONDS, clock=time.monotonic):
+        self.collector = collector
+        self.ttl = ttl
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._families: list = []
+        self._at: float | None = None
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        with self._lock:
+            now = self.clock()
+            if self._at is None or now - self._at >= self.ttl:
+                self._families = list(self.collector.collect())
+                self._at = now
+            families = self._families
+        yield from families

@@ -13,6 +13,7 @@ from settings import Settings
 FACTORIES: dict[str, str] = {
     "waha": "bridge.waha:client_from_settings",
     "yclients": "workers.yclients.api:api_from_settings",
+    "yclients_interactive": "workers.yclients.api:interactive_api_from_settings",  # the install check
 }
 
 

@@ -23,6 +23,12 @@ class OffsetClock:
     def __call__(self) -> float:
         return time.time() + self.offset
 
+    @staticmethod
+    def wall() -> float:
+        """The host's real clock: what WAHA stamps webhook envelopes with (the offset only ages the phone's
+        timers; a real gateway cannot travel in time, and the bridge refuses envelopes from the future)."""
+        return time.time()
+
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """config: `api_key`, `core` (a SimCore), `webhooks` (False: keep events in memory only), `ticker` (seconds

@@ -95,7 +95,7 @@ class SimCore:
 
     # -- events ---------------------------------------------------------------------------------
     def _emit(self, s: SimSession, event: str, payload: dict[str, Any]) -> None:
-        now = self.clock()
+        now = getattr(self.clock, "wall", self.clock)()  # the envelope's timestamp is wall time, as WAHA's
         envelope = {"id": "evt_" + secrets.token_hex(13).upper(), "timestamp": int(now * 1000), "event": event,
                     "session": s.name, "metadata": dict(s.config.get("metadata") or {}),
                     "me": s.me(bool(self.faults.get("me_with_device"))), "payload": payload, "engine": "GOWS",

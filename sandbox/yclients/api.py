@@ -1,7 +1,14 @@
-"""The salon data REST API over the generated salons (reference §5.2): envelope, pagination, server caps."""
+"""The salon data REST API over the generated salons (reference §5.2): envelope, pagination, server caps.
+
+Like the real one it is inconvenient: the user-authorised methods (clients, records, schedules) answer
+403 «Не указан идентификатор партнера» without `X-Partner-Id`, 403 «Нет прав на управление компанией» with
+a wrong one or for a salon that uninstalled the app (I-20); faults can drop `meta.total_count` and the
+offset of record times; deleted records vanish from lists and come back `deleted` with `with_deleted=1`.
+"""
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, request
 
@@ -17,13 +24,30 @@ def ctx():
     return current_app.config["SANDBOX"]
 
 
-def salon_or_error(salon_id):
+NO_PARTNER_ID = "Не указан идентификатор партнера"
+NO_RIGHTS = "Нет прав на управление компанией"
+
+
+def salon_or_error(salon_id, user_auth: bool = False):
+    """The salon's data, or the error YCLIENTS answers. `user_auth`: a method documented as Bearer+User."""
     if not partner_authorized():
         return None, envelope(None, 401, "Необходима авторизация")
     data = ctx().catalog.get(salon_id)
     if data is None:
         return None, envelope(None, 404, "Филиал не найден")
+    if user_auth:
+        partner_id = request.headers.get("X-Partner-Id", "").strip()
+        if not partner_id:
+            return None, envelope(None, 403, NO_PARTNER_ID)
+        if partner_id != ctx().partner_id or ctx().installs.uninstalled(salon_id):
+            return None, envelope(None, 403, NO_RIGHTS)
     return data, None
+
+
+def listing_meta(page: int, total: int) -> dict:
+    if ctx().faults.snapshot()["omit_total_count"]:
+        return {"page": page}
+    return {"page": page, "total_count": total}
 
 
 def _int(value, default):
@@ -60,7 +84,7 @@ def staff(salon_id):
 
 @bp.post("/company/<int:salon_id>/clients/search")
 def clients_search(salon_id):
-    data, error = salon_or_error(salon_id)
+    data, error = salon_or_error(salon_id, user_auth=True)
     if error:
         return error
     body = request.get_json(silent=True) or {}
@@ -72,12 +96,38 @@ def clients_search(salon_id):
     total = data.spec.clients
     start = (page - 1) * size
     items = [data.client(i) for i in range(start, min(start + size, total))]
-    return envelope(items, meta={"page": page, "total_count": total})
+    return envelope(items, meta=listing_meta(page, total))
+
+
+@bp.get("/schedule/<int:salon_id>/<int:staff_id>/<start_date>/<end_date>")
+def staff_schedule(salon_id, staff_id, start_date, end_date):
+    data, error = salon_or_error(salon_id, user_auth=True)
+    if error:
+        return error
+    try:
+        start, end = dt.date.fromisoformat(start_date), dt.date.fromisoformat(end_date)
+    except ValueError:
+        return envelope({"errors": {"start_date": ["bad date"]}}, 422, "Validation failed")
+    days = data.schedule(staff_id, start, end)
+    if days is None:
+        return envelope(None, 404, "Сотрудник не найден")
+    return envelope(days)
+
+
+def _record(data, index: int, deleted: dict, naive: bool) -> dict:
+    item = data.record(index)
+    when = deleted.get(item["id"])
+    if when is not None:
+        item.update(deleted=True, last_change_date=when)
+    if naive:  # what the real API does in places: the salon's wall time, no offset
+        for key in ("datetime", "last_change_date", "create_date"):
+            item[key] = item[key][:19].replace("T", " ")
+    return item
 
 
 @bp.get("/records/<int:salon_id>")
 def records(salon_id):
-    data, error = salon_or_error(salon_id)
+    data, error = salon_or_error(salon_id, user_auth=True)
     if error:
         return error
     try:
@@ -88,15 +138,24 @@ def records(salon_id):
     page = max(1, _int(request.args.get("page"), 1))
     count = min(max(1, _int(request.args.get("count"), 50)), RECORDS_CAP)
     selected = data.record_range(start, end)
+    deleted = ctx().installs.deleted_records(salon_id)
+    with_deleted = request.args.get("with_deleted") in ("1", "true")
+    if deleted and not with_deleted:
+        selected = [i for i in selected if data.record_id(i) not in deleted]
     changed_after = request.args.get("changed_after")
     if changed_after:
-        # Generated records last changed at the span start; nothing changed after a later moment.
+        # Generated records last changed at the span start; deleted ones when they were deleted.
         try:
-            moment = dt.datetime.fromisoformat(changed_after.replace("Z", "+00:00")).replace(tzinfo=None)
+            moment = dt.datetime.fromisoformat(changed_after.replace("Z", "+00:00"))
         except ValueError:
             return envelope({"errors": {"changed_after": ["bad datetime"]}}, 422, "Validation failed")
-        if moment >= data.span_start:
-            selected = range(0)
+        zone = ZoneInfo(data.spec.timezone)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=zone)
+        if data.span_start.replace(tzinfo=zone) <= moment:
+            since = {rid for rid, when in deleted.items() if dt.datetime.fromisoformat(when) > moment}
+            selected = [i for i in selected if data.record_id(i) in since]
     offset = (page - 1) * count
     indexes = selected[offset:offset + count]
-    return envelope([data.record(i) for i in indexes], meta={"page": page, "total_count": len(selected)})
+    naive = ctx().faults.snapshot()["naive_datetimes"]
+    return envelope([_record(data, i, deleted, naive) for i in indexes], meta=listing_meta(page, len(selected)))

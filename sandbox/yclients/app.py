@@ -17,6 +17,7 @@ from sandbox.yclients.state import Installs
 @dataclass
 class SandboxContext:
     partner_token: str
+    partner_id: str  # what YCLIENTS expects in X-Partner-Id on data calls
     app_id: int
     public_base_url: str
     catalog: Catalog
@@ -29,6 +30,7 @@ def context_from_env(env=None) -> SandboxContext:
     env = os.environ if env is None else env
     return SandboxContext(
         partner_token=env.get("YCLIENTS_PARTNER_TOKEN", "dev-partner-token"),
+        partner_id=(env.get("YCLIENTS_SANDBOX_PARTNER_ID") or env.get("YCLIENTS_PARTNER_ID") or "1").strip(),
         app_id=int(env.get("YCLIENTS_APP_ID", "18289")),
         public_base_url=env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         catalog=Catalog(),
@@ -122,6 +124,31 @@ def create_app(config: SandboxContext | None = None) -> Flask:
         except Exception as exc:  # the operator wants to see why delivery failed, not a 500
             return jsonify(url=url, status=0, error=f"{type(exc).__name__}: {exc}", payload=payload), 502
 
+    @app.post("/_sandbox/salons/<int:salon_id>/records/<int:record_id>/delete")
+    def delete_record(salon_id, record_id):
+        """Delete a record in «YCLIENTS»: lists stop showing it, `with_deleted=1` shows it `deleted`, and with
+        {"webhook": true} the delete webhook goes to the salon's registered URL (like the real one)."""
+        import datetime as dt
+        from zoneinfo import ZoneInfo
+
+        from sandbox.yclients import webhooks
+        from sandbox.yclients.data import iso
+
+        data = sandbox.catalog.get(salon_id)
+        if data is None or data.index_of_record(record_id) is None:
+            return jsonify(error="unknown salon or record"), 404
+        now = dt.datetime.now(ZoneInfo(data.spec.timezone)).replace(tzinfo=None)
+        sandbox.installs.delete_record(salon_id, record_id, iso(now, data.spec.timezone))
+        body = request.get_json(silent=True) or {}
+        if not body.get("webhook"):
+            return jsonify(deleted=record_id)
+        entry = sandbox.installs.get(salon_id) or {}
+        url = body.get("url") or next(iter(entry.get("webhook_urls") or []), "")
+        if not url:
+            return jsonify(error="no webhook_urls registered (activate it first)"), 400
+        payload = webhooks.data_payload(data, "record", "delete", record_id)
+        return jsonify(webhooks.deliver(url, payload))
+
     @app.get("/_sandbox/salons/<int:salon_id>/digest")
     def digest(salon_id):
         """Counts and a checksum of what a full sync over [start, end] must store (for tests)."""
@@ -130,6 +157,7 @@ def create_app(config: SandboxContext | None = None) -> Flask:
         data = sandbox.catalog.get(salon_id)
         if data is None:
             return jsonify(error="unknown salon"), 404
-        return jsonify(salon_digest(data, request.args["start_date"], request.args["end_date"]))
+        return jsonify(salon_digest(data, request.args["start_date"], request.args["end_date"],
+                                    deleted=sandbox.installs.deleted_records(salon_id)))
 
     return app

@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 from bisect import bisect_left
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 FIRST = ["Анна", "Мария", "Елена", "Ольга", "Ирина", "Наталья", "Светлана", "Татьяна", "Алексей", "Дмитрий",
          "Сергей", "Андрей", "Павел", "Игорь", "Никита", "Юлия", "Ксения", "Виктория", "Максим", "Олег"]
@@ -31,6 +32,8 @@ class SalonSpec:
     clients: int
     records: int
     group: str = ""  # branches of one multi-branch network share a group
+    timezone: str = "Europe/Moscow"  # YCLIENTS `timezone_name`; record times are local to it
+    city: str = "Москва"
 
 
 SALONS = {
@@ -41,8 +44,12 @@ SALONS = {
     970002: SalonSpec(970002, "Сеть «Локон» — Север", services=30, staff=5, clients=400, records=900,
                       group="lokon"),
     990000: SalonSpec(990000, "Большой салон «Мегаполис»", services=120, staff=40, clients=20000, records=100000),
+    # Two hours ahead of Moscow: offset-less times read as Moscow or UTC land at the wrong instant.
+    966001: SalonSpec(966001, "Студия «Урал»", services=8, staff=3, clients=40, records=120,
+                      timezone="Asia/Yekaterinburg", city="Екатеринбург"),
 }
-SMALL, MODERATOR, LARGE = 962302, 997441, 990000
+SMALL, MODERATOR, LARGE, URAL = 962302, 997441, 990000, 966001
+SCHEDULE_SLOTS = ([("10:00", "14:00"), ("15:00", "20:00")], [("09:00", "18:00")], [("12:00", "21:00")])
 SPAN_BACK_DAYS, SPAN_AHEAD_DAYS = 30, 90  # records exist over [anchor-30d, anchor+90d)
 
 
@@ -51,8 +58,9 @@ def _h(*parts) -> int:
     return int.from_bytes(hashlib.blake2b(repr(parts).encode(), digest_size=8).digest(), "big")
 
 
-def iso(moment: dt.datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S+03:00")
+def iso(moment: dt.datetime, timezone: str = "Europe/Moscow") -> str:
+    """A salon-local naive time as YCLIENTS writes it: ISO 8601 with the salon's offset on that day."""
+    return moment.replace(tzinfo=ZoneInfo(timezone)).isoformat(timespec="seconds")
 
 
 class SalonData:
@@ -69,8 +77,27 @@ class SalonData:
     def company(self) -> dict:
         s = self.spec
         return {"id": s.salon_id, "title": s.title, "public_title": s.title, "address": "ул. Примерная, 1",
-                "phone": f"+7900{s.salon_id % 10_000_000:07d}", "timezone_name": "Europe/Moscow",
-                "country": "Россия", "city": "Москва", "short_descr": "Салон красоты", "active": 1}
+                "phone": f"+7900{s.salon_id % 10_000_000:07d}", "email": f"salon{s.salon_id}@example.com",
+                "timezone_name": s.timezone, "timezone": _utc_hours(s.timezone, self.anchor),
+                "country": "Россия", "city": s.city, "short_descr": "Салон красоты", "active": 1,
+                "currency_short_title": "₽", "site": "", "coordinate_lat": 55.75, "coordinate_lon": 37.62,
+                "schedule": "Пн-Вс: 09:00-21:00"}
+
+    def schedule(self, staff_id: int, start: dt.date, end: dt.date) -> list[dict] | None:
+        """One staff member's days over [start, end] (YCLIENTS `GET /schedule/...`); None for an unknown staff id."""
+        ids = [member["id"] for member in self.staff()]
+        if staff_id not in ids:
+            return None
+        position = ids.index(staff_id)
+        slots = SCHEDULE_SLOTS[position % len(SCHEDULE_SLOTS)]
+        days = []
+        day = start
+        while day <= end and len(days) < 62:
+            working = (day.toordinal() + position) % 3 != 0  # two days on, one off, staggered per staff
+            days.append({"date": day.isoformat(), "is_working": int(working),
+                         "slots": [{"from": a, "to": b} for a, b in slots] if working else []})
+            day += dt.timedelta(days=1)
+        return days
 
     def service_categories(self) -> list[dict]:
         count = min(len(CATEGORIES), max(1, self.spec.services // 6))
@@ -118,15 +145,23 @@ class SalonData:
         service = self.services()[(h >> 8) % self.spec.services]
         client = self.client((h >> 16) % self.spec.clients)
         moment = self.record_time(i)
-        return {"id": self.spec.salon_id * 10_000_000 + i + 1, "company_id": self.spec.salon_id, "staff_id": staff["id"],
+        return {"id": self.record_id(i), "company_id": self.spec.salon_id, "staff_id": staff["id"],
                 "staff": {"id": staff["id"], "name": staff["name"]},
                 "services": [{"id": service["id"], "title": service["title"], "cost": service["price_min"],
                               "first_cost": service["price_min"], "discount": 0}],
                 "client": {"id": client["id"], "name": client["name"], "phone": client["phone"]},
-                "datetime": iso(moment), "date": moment.strftime("%Y-%m-%d %H:%M:%S"),
+                "datetime": iso(moment, self.spec.timezone), "date": moment.strftime("%Y-%m-%d %H:%M:%S"),
                 "seance_length": service["duration"], "length": service["duration"],
                 "attendance": 1 if moment.date() < self.anchor else 0, "comment": "",
-                "deleted": False, "last_change_date": iso(self.span_start), "create_date": iso(self.span_start)}
+                "deleted": False, "last_change_date": iso(self.span_start, self.spec.timezone),
+                "create_date": iso(self.span_start, self.spec.timezone)}
+
+    def record_id(self, i: int) -> int:
+        return self.spec.salon_id * 10_000_000 + i + 1
+
+    def index_of_record(self, record_id: int) -> int | None:
+        index = int(record_id) - self.spec.salon_id * 10_000_000 - 1
+        return index if 0 <= index < self.spec.records else None
 
     def record_range(self, start: dt.date, end: dt.date) -> range:
         """Indexes of records whose date is within [start, end] (inclusive days, as YCLIENTS reads them)."""
@@ -134,6 +169,11 @@ class SalonData:
         lo = bisect_left(times, dt.datetime.combine(start, dt.time(0, 0)))
         hi = bisect_left(times, dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0, 0)))
         return range(lo, hi)
+
+
+def _utc_hours(timezone: str, day: dt.date) -> int:
+    offset = dt.datetime.combine(day, dt.time(12)).replace(tzinfo=ZoneInfo(timezone)).utcoffset()
+    return int(offset.total_seconds() // 3600)
 
 
 class _LazyTimes:

@@ -23,9 +23,10 @@ def utc_iso(value: str) -> str:
     return moment.isoformat()
 
 
-def salon_digest(data, start_date: str, end_date: str) -> dict:
+def salon_digest(data, start_date: str, end_date: str, deleted=()) -> dict:
     records = [data.record(i) for i in data.record_range(dt.date.fromisoformat(start_date),
                                                          dt.date.fromisoformat(end_date))]
+    records = [r for r in records if r["id"] not in deleted]
     clients = [data.client(i) for i in range(data.spec.clients)]
     return {
         "counts": {"service_categories": len(data.service_categories()), "services": len(data.services()),

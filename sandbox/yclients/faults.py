@@ -16,6 +16,13 @@ class Faults:
     # "html" is a 502 HTML page.
     activation: list = field(default_factory=list)
     activation_status: int | None = None  # applied to every activation call while set
+    # Inconvenient answers the real API gives (reference §5.2): lists without meta.total_count, and record
+    # times without an offset (salon-local wall time, as in YCLIENTS' `date` field).
+    omit_total_count: bool = False
+    naive_datetimes: bool = False
+    # The application-status method while set: 403 (deny: "Нет доступа к приложению"), 404 (not installed),
+    # 500/502/503 (fail, JSON), "html" (a 502 HTML page), "timeout" (answers after 30 s).
+    status_answer: int | str | None = None
     seed: int = 1
 
     def update(self, changes: dict) -> None:

@@ -66,7 +66,8 @@ def index():
 
 @bp.get("/connect")
 def connect():
-    """What YCLIENTS does on «Подключить»: mark pending, sign user_data, send the browser to the partner."""
+    """What YCLIENTS does on «Подключить»: mark every branch pending (an active one stays active: a revisit),
+    sign user_data, send the browser to the partner."""
     ids = [int(v) for k, v in sorted(request.args.items()) if k.startswith("salon_ids[") and v.isdigit()]
     single = request.args.get("salon_id", "")
     if single.isdigit():
@@ -76,7 +77,12 @@ def connect():
         return "unknown salon", 404
     for salon_id in ids:
         ctx().installs.pending(salon_id)
-    user_data, sign = signed_user_data(demo_user(SALONS[ids[0]].title), ctx().partner_token)
+    # `user_id`/`user_name`: another YCLIENTS user of the same salon pressing the button (a colleague).
+    user_id = int(request.args["user_id"]) if request.args.get("user_id", "").isdigit() else 1234567
+    user = demo_user(SALONS[ids[0]].title, user_id)
+    if request.args.get("user_name"):
+        user["name"] = request.args["user_name"][:100]
+    user_data, sign = signed_user_data(user, ctx().partner_token)
     if len(ids) == 1:
         params = [("salon_id", ids[0])]
     else:
@@ -130,7 +136,18 @@ def callback_redirect():
 def integration_status(salon_id, app_id):
     if not partner_authorized():
         return envelope(None, 401, "Необходима авторизация")
-    if app_id != ctx().app_id:
+    forced = ctx().faults.snapshot()["status_answer"]
+    if forced == "timeout":
+        import time
+
+        time.sleep(30)
+    elif forced == "html":
+        return html_error(502)
+    elif forced in (500, 502, 503):
+        return envelope(None, int(forced), "Внутренняя ошибка")
+    elif forced == 404:
+        return envelope(None, 404, "Приложение не установлено в салоне")
+    if forced == 403 or app_id != ctx().app_id:
         return envelope(None, 403, "Нет доступа к приложению")
     entry = ctx().installs.get(salon_id)
     if entry is None or entry["status"] == "uninstalled" and not entry["logs"]:

@@ -14,6 +14,7 @@ class Installs:
         self.lock = threading.Lock()
         self.salons: dict[int, dict] = {}
         self.callbacks: list[dict] = []  # every activation callback received, in order
+        self.deleted: dict[int, dict[int, str]] = {}  # salon -> {record id: deleted at (salon-local ISO)}
 
     def _entry(self, salon_id: int) -> dict:
         return self.salons.setdefault(int(salon_id), {"status": "uninstalled", "api_key": None,
@@ -42,12 +43,27 @@ class Installs:
             return True
 
     def uninstall(self, salon_id: int, source: str) -> bool:
+        """An installed (active) or installing (pending) application is removed; False when there is none."""
         with self.lock:
             entry = self.salons.get(int(salon_id))
-            if not entry or entry["status"] != "active":
+            if not entry or entry["status"] not in ("active", "pending"):
                 return False
             self._move(entry, "uninstalled", source)
             return True
+
+    def delete_record(self, salon_id: int, record_id: int, when: str) -> None:
+        with self.lock:
+            self.deleted.setdefault(int(salon_id), {})[int(record_id)] = when
+
+    def deleted_records(self, salon_id: int) -> dict[int, str]:
+        with self.lock:
+            return dict(self.deleted.get(int(salon_id), {}))
+
+    def uninstalled(self, salon_id: int) -> bool:
+        """Explicitly uninstalled (by the owner or the partner), as opposed to never seen by the sandbox."""
+        with self.lock:
+            entry = self.salons.get(int(salon_id))
+            return bool(entry and entry["status"] == "uninstalled" and entry["logs"])
 
     def get(self, salon_id: int) -> dict | None:
         with self.lock:
@@ -62,3 +78,4 @@ class Installs:
         with self.lock:
             self.salons.clear()
             self.callbacks.clear()
+            self.deleted.clear()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import requests
 
@@ -17,7 +18,8 @@ def lifecycle_payload(salon_id: int, app_id: int, event: str, partner_token: str
 
 def data_payload(data, resource: str, status: str, resource_id: int | None = None, comment: str = "") -> dict:
     """A record/client create/update/delete for a generated salon (create uses a fresh id past the end)."""
-    now = dt.datetime.now()
+    tz = data.spec.timezone
+    now = dt.datetime.now(ZoneInfo(tz)).replace(tzinfo=None)  # salon-local, like every YCLIENTS time
     if resource == "record":
         index = (resource_id - data.spec.salon_id * 10_000_000 - 1) if resource_id else data.spec.records
         obj = data.record(index % data.spec.records)
@@ -31,11 +33,11 @@ def data_payload(data, resource: str, status: str, resource_id: int | None = Non
             obj["name"] = obj["name"] + " (изм.)"
     else:
         raise ValueError(f"unknown resource {resource!r}")
-    obj["last_change_date"] = iso(now)
+    obj["last_change_date"] = iso(now, tz)
     if status == "delete":
         obj["deleted"] = True
     return {"resource": resource, "status": status, "company_id": data.spec.salon_id, "resource_id": obj["id"],
-            "data": obj, "created_at": iso(now)}
+            "data": obj, "created_at": iso(now, tz)}
 
 
 def deliver(url: str, payload: dict) -> dict:

@@ -18,19 +18,20 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 import websockets
 
-from sandbox.yclients.signing import demo_user, signed_user_data
 from tests.bench.fleet_sandbox import fleet_ids
 from tests.bench.stack import stack
 from tests.bench.stats import summary
 
 
-def open_session(base: str, partner_token: str, salon_id: int, user_id: int) -> str:
-    """The marketplace redirect and the one-time link exchange, as the browser follows them; the cookie."""
-    user_data, sign = signed_user_data(demo_user(f"Салон {salon_id}", user_id), partner_token)
+def open_session(base: str, yclients: str, salon_id: int, user_id: int) -> str:
+    """«Подключить» in the YCLIENTS sandbox, the marketplace redirect (with its install check) and the one-time
+    link exchange, as the browser follows them; the cookie."""
+    from tests.onboarding_support import open_redirect, press_connect
+
+    url = press_connect(yclients, (salon_id,), user_id=user_id)
     http = requests.Session()
     http.headers["X-Forwarded-For"] = client_ip(salon_id)  # each owner from their own address
-    answer = http.get(f"{base}/auth/yclients/redirect", allow_redirects=False, timeout=30,
-                      params={"salon_id": salon_id, "user_data": user_data, "user_data_sign": sign})
+    answer = open_redirect(http, url, timeout=60, request_timeout=30, allow_redirects=False)
     if answer.status_code != 302:
         raise RuntimeError(f"redirect answered {answer.status_code}: {answer.text[:200]}")
     page = http.get(base + answer.headers["Location"], allow_redirects=False, timeout=30)
@@ -52,8 +53,7 @@ async def onboard(salon_id: int, s, pool, timeout: float) -> dict:
     loop = asyncio.get_running_loop()
     base, sim = s.url("web"), s.url("whatsapp")
     result = {"salon_id": salon_id, "events": collections.Counter(), "errors": []}
-    cookie = await loop.run_in_executor(pool, open_session, base, s.settings.yclients_partner_token, salon_id,
-                                        1_000_000 + salon_id)
+    cookie = await loop.run_in_executor(pool, open_session, base, s.url("yclients"), salon_id, 1_000_000 + salon_id)
     headers = {"Cookie": f"aiadmin_onboarding={cookie}", "Origin": base,
                # one address per simulated browser: the per-IP socket limits are about real clients
                "X-Forwarded-For": client_ip(salon_id)}
@@ -129,7 +129,8 @@ WEB = {"worker_class": "gevent", "workers": 2, "threads": 1, "connections": 3000
 # The Procfile's one worker line consumes every queue with 8 threads; "split" gives the sync queue its own
 # worker process, so syncs waiting for YCLIENTS budget never hold the threads activations and welcomes need.
 LAYOUTS = {"procfile": [((), 8)],
-           "split": [(("whatsapp", "onboarding", "outbound", "webhooks", "lifecycle", "diagnostics"), 8),
+           "split": [(("interactive", "whatsapp", "onboarding", "outbound", "webhooks", "lifecycle", "diagnostics"),
+                      8),
                      (("sync",), 8)]}
 
 

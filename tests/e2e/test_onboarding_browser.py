@@ -20,7 +20,7 @@ import qrcode
 
 from models.live import LiveStatus, snapshot_key
 from tests.e2e.browser_support import PAYLOAD, render_svg
-from tests.onboarding_support import SAMPLE_USER, signed_query
+from tests.onboarding_support import SAMPLE_USER, press_connect, signed_query
 from tests.support import BIN, free_port, wait_for
 from web.marketplace import session, tokens
 
@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 SALON = 962302
-SALON_NAME = "Барбершоп «Культура» Малаховка"
+SALON_NAME = "KULTURA Малаховка"  # the sandbox's company title of SALON (the redirect cross-checks it)
 
 
 def _browser_available() -> bool:
@@ -73,12 +73,27 @@ def browser_factory(tmp_path):
 
 @pytest.fixture
 def web(services, settings, database):
-    port = free_port()
-    app_settings = settings.replace(public_base_url=f"http://127.0.0.1:{port}")
+    """The web process, plus what the redirect's install check needs: the YCLIENTS sandbox and a worker on the
+    `interactive` queue only (every other message stays queued, for the tests to read)."""
+    port, yclients_port = free_port(), free_port()
+    app_settings = settings.replace(public_base_url=f"http://127.0.0.1:{port}",
+                                    yclients_api_url=f"http://127.0.0.1:{yclients_port}")
+    sandbox = services("yclients-sandbox", [str(BIN / "python"), "-m", "sandbox.yclients", "serve", "--port",
+                                            str(yclients_port)], app_settings)
     proc = services("web", [str(BIN / "gunicorn"), "--worker-class", "gthread", "--workers", "1", "--threads", "32",
                             "--graceful-timeout", "3", "--bind", f"127.0.0.1:{port}", "web:create_app()"], app_settings)
+    services("worker", [str(BIN / "dramatiq"), "workers.main", "--skip-logging", "--processes", "1", "--threads", "2",
+                        "--queues", "interactive"], app_settings, env={"dramatiq_worker_timeout": "100"})
+    sandbox.wait_http(f"http://127.0.0.1:{yclients_port}/healthz")
     proc.wait_http(f"http://127.0.0.1:{port}/healthz")
     return f"http://127.0.0.1:{port}", app_settings
+
+
+def redirect_url(base, app_settings, salon_ids=(962302,), user=None, **kw) -> str:
+    """«Подключить» pressed in the YCLIENTS sandbox (the branches are pending there now, as YCLIENTS would
+    have them), then our redirect signed for `user`."""
+    press_connect(app_settings.yclients_api_url, tuple(salon_ids))
+    return f"{base}/auth/yclients/redirect?{signed_query(app_settings.yclients_partner_token, salon_ids, user, **kw)}"
 
 
 @pytest.fixture
@@ -150,7 +165,7 @@ def test_the_owner_follows_the_redirect_and_watches_every_step_live(web, browser
     base, app_settings = web
     driver = browser_factory()
     user = {**SAMPLE_USER, "salon_name": SALON_NAME}
-    driver.get(f"{base}/auth/yclients/redirect?{signed_query(app_settings.yclients_partner_token, (SALON,), user)}")
+    driver.get(redirect_url(base, app_settings, (SALON,), user))
 
     # The link token was exchanged for a cookie and left the address bar.
     until(driver, lambda: driver.current_url == f"{base}/marketplace/onboarding", "the clean onboarding URL")
@@ -225,7 +240,7 @@ def test_link_expiry_offers_a_new_code_and_the_page_falls_back_to_polling(web, b
 
     base, app_settings = web
     driver = browser_factory()
-    driver.get(f"{base}/auth/yclients/redirect?{signed_query(app_settings.yclients_partner_token, (SALON,))}")
+    driver.get(redirect_url(base, app_settings, (SALON,), {**SAMPLE_USER, "salon_name": SALON_NAME}))
     until(driver, lambda: driver.find_element("tag name", "body").get_attribute("data-transport") == "websocket",
           "the websocket")
     live.publish(SALON, "error", {"code": "link_expired", "message": "Время на привязку истекло."})
@@ -267,7 +282,7 @@ def test_link_expiry_offers_a_new_code_and_the_page_falls_back_to_polling(web, b
 def test_on_a_phone_sized_screen_the_pairing_tab_comes_first_and_nothing_overflows(web, browser_factory):
     base, app_settings = web
     driver = browser_factory(360, 740)
-    driver.get(f"{base}/auth/yclients/redirect?{signed_query(app_settings.yclients_partner_token, (SALON,))}")
+    driver.get(redirect_url(base, app_settings, (SALON,), {**SAMPLE_USER, "salon_name": SALON_NAME}))
     until(driver, lambda: driver.find_element("id", "tab-pairing").get_attribute("aria-selected") == "true",
           "the pairing tab to be the default")
     assert driver.find_element("id", "panel-pairing").is_displayed()
@@ -286,24 +301,23 @@ def test_on_a_phone_sized_screen_the_pairing_tab_comes_first_and_nothing_overflo
 def test_each_branch_of_a_multi_branch_install_connects_on_its_own(web, browser_factory, live, redis_client):
     base, app_settings = web
     driver = browser_factory()
-    user = {**SAMPLE_USER, "salon_name": "Сеть «Север»"}
-    driver.get(f"{base}/auth/yclients/redirect?"
-               f"{signed_query(app_settings.yclients_partner_token, (501, 502), user, form='indexed')}")
+    user = {**SAMPLE_USER, "salon_name": "Сеть «Локон» — Центр"}
+    driver.get(redirect_url(base, app_settings, (970001, 970002), user, form="indexed"))
     until(driver, lambda: driver.find_element("tag name", "body").get_attribute("data-transport") == "websocket",
           "the websocket")
-    assert sorted(m["args"][0] for m in queued(redis_client, "whatsapp")) == [501, 502]
+    assert sorted(m["args"][0] for m in queued(redis_client, "whatsapp")) == [970001, 970002]
     picker = driver.find_element("id", "branch-picker")
     assert picker.is_displayed()
-    live.publish(502, "whatsapp_connected", {"phone": "79005556677"}, state="whatsapp_connected")
-    # A QR for 501 whose countdown runs out: the page shows it refreshing and never asks for a restart itself.
-    live.publish(501, "qr", {"payload": PAYLOAD, "svg": render_svg(PAYLOAD), "expires_in": 1})
+    live.publish(970002, "whatsapp_connected", {"phone": "79005556677"}, state="whatsapp_connected")
+    # A QR for 970001 whose countdown runs out: the page shows it refreshing and never asks for a restart itself.
+    live.publish(970001, "qr", {"payload": PAYLOAD, "svg": render_svg(PAYLOAD), "expires_in": 1})
     until(driver, lambda: text_of(driver, "qr-countdown") == "QR-код обновляется…", "the QR countdown to run out")
-    assert "current" in step_class(driver, "whatsapp")  # branch 501 is still linking
+    assert "current" in step_class(driver, "whatsapp")  # branch 970001 is still linking
     from selenium.webdriver.support.ui import Select
 
-    Select(picker).select_by_value("502")
-    until(driver, lambda: text_of(driver, "salon-id") == "502", "branch 502 selected")
-    until(driver, lambda: "done" in step_class(driver, "whatsapp"), "branch 502 connected")
-    Select(picker).select_by_value("501")
-    until(driver, lambda: "current" in step_class(driver, "whatsapp"), "branch 501 still linking")
+    Select(picker).select_by_value("970002")
+    until(driver, lambda: text_of(driver, "salon-id") == "970002", "branch 970002 selected")
+    until(driver, lambda: "done" in step_class(driver, "whatsapp"), "branch 970002 connected")
+    Select(picker).select_by_value("970001")
+    until(driver, lambda: "current" in step_class(driver, "whatsapp"), "branch 970001 still linking")
     assert {m["actor_name"] for m in queued(redis_client, "whatsapp")} == {"start_whatsapp_session"}

@@ -16,7 +16,7 @@ from models.db import init_database
 from models.live import LiveStatus
 from models.salon import Salon
 from models.sync_run import SyncRun
-from sandbox.yclients.signing import demo_user, signed_user_data
+from tests.onboarding_support import open_redirect, press_connect
 from tests.bench.stack import stack
 from tests.support import BIN, free_port, wait_for
 from workers.broker import build_broker
@@ -65,12 +65,11 @@ class Faulty:
 
     # -- the salon owner ----------------------------------------------------------------------------
     def redirect(self, salon_id: int = SALON) -> requests.Session:
-        """The marketplace redirect, signed like YCLIENTS; the returned browser holds the session cookie."""
+        """«Подключить» in the YCLIENTS sandbox, then our redirect (YCLIENTS confirms the install through the
+        worker's check); the returned browser holds the session cookie."""
         browser = requests.Session()
-        user_data, sign = signed_user_data(demo_user("KULTURA Малаховка"), self.settings.yclients_partner_token)
-        page = browser.get(f"{self.s.url('web')}/auth/yclients/redirect",
-                           params={"salon_id": salon_id, "user_data": user_data, "user_data_sign": sign}, timeout=15)
-        assert page.status_code == 200, page.text[:500]
+        page = open_redirect(browser, press_connect(self.s.url("yclients"), (salon_id,)))
+        assert page.status_code == 200 and page.url.endswith("/marketplace/onboarding"), page.text[:500]
         return browser
 
     def status(self, browser: requests.Session) -> requests.Response:

@@ -21,6 +21,7 @@ from models.salon import Salon
 from models.webhook_delivery import WebhookDelivery
 from sandbox.yclients.signing import demo_user, signed_user_data
 from tests.integration.pipeline_stack import Stack
+from tests.onboarding_support import open_redirect, press_connect
 from tests.support import BIN, ROOT, free_port, wait_for
 from web.marketplace import session
 
@@ -68,8 +69,9 @@ def test_a_full_onboarding_logs_no_secret_and_no_full_phone_number(services, set
     user = {**demo_user("KULTURA Малаховка"), "phone": INSTALLER_PHONE, "email": "owner@example.com"}
     user_data, sign = signed_user_data(user, cfg.yclients_partner_token)
     browser = requests.Session()
-    answer = browser.get(f"{base}/auth/yclients/redirect", allow_redirects=False, timeout=10,
-                         params={"salon_id": SALON, "user_data": user_data, "user_data_sign": sign})
+    press_connect(stack.sandbox_url, (SALON,))  # YCLIENTS now has the install pending (the worker checks it)
+    answer = open_redirect(browser, f"{base}/auth/yclients/redirect", allow_redirects=False,
+                           params={"salon_id": SALON, "user_data": user_data, "user_data_sign": sign})
     assert answer.status_code == 302, answer.text[:300]
     link = answer.headers["Location"].split("token=", 1)[1]
     assert browser.get(f"{base}/marketplace/onboarding?token={link}", timeout=10).status_code == 200

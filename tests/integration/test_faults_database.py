@@ -14,6 +14,7 @@ import concurrent.futures
 import contextlib
 import signal
 import sqlite3
+import sys
 from urllib.parse import urlparse, urlunparse
 
 import pytest
@@ -24,8 +25,8 @@ from models.failure import Failure
 from models.salon import Salon
 from models.synced import Record
 from models.webhook_delivery import WebhookDelivery
-from sandbox.yclients.signing import demo_user, signed_user_data
 from tests.integration.faults_stack import SALON, TcpProxy, faulty_stack
+from tests.onboarding_support import open_redirect, press_connect
 from tests.support import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -88,7 +89,9 @@ def test_web_answers_503_during_a_database_outage_and_nothing_acknowledged_is_lo
             faulty_stack(migrated_db_url, database, process_db_url=process_url) as f:
         Salon.create(salon_id=SALON, state=S.ACTIVE, webhook_key=KEY, whatsapp_state=S.WA_CONNECTED)
         f.s.start_web(threads=8)
-        worker = f.worker("worker", queues=("webhooks",))
+        f.s.start("yclients-sandbox", [sys.executable, "-m", "sandbox.yclients", "serve", "--port",
+                                       str(f.s.ports["yclients"])], health=f"{f.s.url('yclients')}/healthz")
+        worker = f.worker("worker", queues=("webhooks", "interactive"))  # interactive: the redirect's install check
         web = f.s.url("web")
         hook = f"{web}/webhook/yclients/{KEY}"
         f.database.close()
@@ -101,11 +104,11 @@ def test_web_answers_503_during_a_database_outage_and_nothing_acknowledged_is_lo
         cut()
         try:
             worker.kill(signal.SIGCONT)  # the worker now tries the acknowledged delivery and fails
-            user_data, sign = signed_user_data(demo_user("Салон"), f.settings.yclients_partner_token)
+            # «Подключить» in YCLIENTS: the install is pending there, so the redirect gets as far as its write.
+            redirect_url = press_connect(f.s.url("yclients"), (NEW_SALON,))
             with concurrent.futures.ThreadPoolExecutor(3) as pool:  # SQLite: each waits out busy_timeout
-                page = pool.submit(requests.get, f"{web}/auth/yclients/redirect", allow_redirects=False,
-                                   timeout=60, headers=BROWSER,
-                                   params={"salon_id": NEW_SALON, "user_data": user_data, "user_data_sign": sign})
+                page = pool.submit(open_redirect, requests.Session(), redirect_url, allow_redirects=False,
+                                   request_timeout=60, headers=BROWSER)
                 refused = pool.submit(requests.post, hook, json=record_webhook(502), timeout=60)
                 health = pool.submit(requests.get, f"{web}/marketplace/health", timeout=60)
                 assert_clear_503(page.result(), html=True)  # the owner reads a sentence, not a stack trace

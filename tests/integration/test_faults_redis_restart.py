@@ -93,7 +93,7 @@ def test_a_redis_restart_mid_onboarding_loses_nothing_and_the_page_shows_the_tru
         f.s.start_sandboxes()
         f.s.start_bridge()
         f.s.start_web(threads=16)
-        f.worker("linking", queues=("whatsapp", "outbound"))  # nobody consumes onboarding yet: its message waits
+        f.worker("linking", queues=("interactive", "whatsapp", "outbound"))  # nobody consumes onboarding yet
         browser = f.redirect()
         page = Page(f, browser)
         try:

@@ -18,6 +18,7 @@ from models.salon import Salon
 from models.sync_run import SyncRun
 from sandbox.yclients.signing import demo_user, signed_user_data
 from tests.integration.pipeline_stack import Stack
+from tests.onboarding_support import open_redirect, press_connect
 from tests.support import BIN, ROOT, free_port, settings_env, wait_for
 from workers.support.status import entity_counts
 
@@ -55,17 +56,17 @@ def test_status_matches_the_database_and_metrics_count_the_redirect_and_the_acti
     web = services("web", [str(BIN / "gunicorn"), "--worker-class", "gthread", "--workers", "2", "--threads", "4",
                            "--bind", f"127.0.0.1:{port}", "web:create_app()"], stack.settings, env=metrics_env)
     worker = services("worker", [str(BIN / "dramatiq"), "workers.main", "--skip-logging", "--processes", "1",
-                                 "--threads", "2", "--queues", "onboarding", "sync"], stack.settings,
+                                 "--threads", "2", "--queues", "interactive", "onboarding", "sync"],
+                      stack.settings,
                       env={**metrics_env, "dramatiq_worker_timeout": "100"})
     base = f"http://127.0.0.1:{port}"
     web.wait_http(f"{base}/healthz")
 
-    # 1. The marketplace redirect, signed like YCLIENTS signs it.
-    user_data, sign = signed_user_data(demo_user("KULTURA Малаховка"), settings.yclients_partner_token)
-    answer = requests.get(f"{base}/auth/yclients/redirect", params={"salon_id": SALON, "user_data": user_data,
-                                                                     "user_data_sign": sign},
-                          allow_redirects=False, timeout=10)
+    # 1. «Подключить» in the YCLIENTS sandbox, then the marketplace redirect (the worker has YCLIENTS confirm it).
+    redirect_url = press_connect(stack.sandbox_url, (SALON,)).replace(settings.public_base_url, base)
+    answer = open_redirect(requests.Session(), redirect_url, allow_redirects=False)
     assert answer.status_code == 302, answer.text[:500]
+    user_data, sign = signed_user_data(demo_user("KULTURA Малаховка"), settings.yclients_partner_token)
     bad = requests.get(f"{base}/auth/yclients/redirect", params={"salon_id": SALON, "user_data": user_data,
                                                                   "user_data_sign": "0" * 64},
                        allow_redirects=False, timeout=10)

@@ -255,7 +255,8 @@ def test_per_ip_connection_limit_and_slots_are_released_on_disconnect(web, setti
 
 
 def test_production_accepts_only_allowed_origins(web, settings, live):
-    prod = settings.replace(app_env="production", public_base_url="https://adminai.tech")
+    prod = settings.replace(app_env="production", public_base_url="https://adminai.tech",
+                            waha_webhook_secret="w" * 32, health_token="h" * 32)  # production wants 32+ chars
     host = web(prod)
     token = token_for(settings, 7)
     for origin in ("https://adminai.tech", "https://yclients.com", "https://n997441.yclients.com"):

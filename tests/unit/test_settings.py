@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from settings import REQUIRED_IN_PRODUCTION, ConfigError, RateLimit, Settings
+from settings import DEVELOPMENT_DEFAULTS, KNOWN_DEFAULTS, OWN_SECRETS, REQUIRED_IN_PRODUCTION, ConfigError, RateLimit, Settings
 from tests.support import ROOT
 
 FULL_PRODUCTION = {
@@ -16,7 +16,7 @@ FULL_PRODUCTION = {
     "YCLIENTS_APP_ID": "18289",
     "WAHA_URL": "http://waha:3000",
     "WAHA_API_KEY": "k" * 20,
-    "WAHA_WEBHOOK_SECRET": "s" * 20,
+    "WAHA_WEBHOOK_SECRET": "s" * 32,
     "BRIDGE_PUBLIC_URL": "http://bridge:5001",
     "YCLIENTS_PARTNER_ID": "4242",
     "HEALTH_TOKEN": "h" * 32,
@@ -117,3 +117,68 @@ def test_partner_id_and_support_contact_are_read():
     settings = Settings.from_env(FULL_PRODUCTION)
     assert settings.yclients_partner_id == "4242"
     assert settings.support_contact == "https://t.me/aiadmin_support"
+
+
+KNOWN = sorted((name, value) for name, values in KNOWN_DEFAULTS.items() for value in values)
+
+
+@pytest.mark.parametrize("name,value", KNOWN)
+def test_production_refuses_each_known_default_naming_the_variable_not_the_value(name, value):
+    env = {**FULL_PRODUCTION, name: value}
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env(env)
+    assert info.value.weak == (name,)
+    assert str(info.value) == f"APP_ENV=production refuses to start: unsafe secrets: {name} is a known development default"
+
+
+def test_every_secret_development_default_is_a_known_default():
+    for name in ("JWT_SECRET", "WAHA_WEBHOOK_SECRET", "YCLIENTS_PARTNER_TOKEN", "WAHA_API_KEY"):
+        assert DEVELOPMENT_DEFAULTS[name] in KNOWN_DEFAULTS[name]
+
+
+def test_the_sandbox_defaults_are_known_defaults_too():
+    from sandbox.whatsapp.app import DEFAULT_API_KEY
+
+    assert DEFAULT_API_KEY in KNOWN_DEFAULTS["WAHA_API_KEY"]
+    source = (ROOT / "sandbox" / "yclients" / "app.py").read_text()
+    assert '"YCLIENTS_PARTNER_TOKEN", "dev-partner-token"' in source
+    assert "dev-partner-token" in KNOWN_DEFAULTS["YCLIENTS_PARTNER_TOKEN"]
+
+
+@pytest.mark.parametrize("name", OWN_SECRETS)
+@pytest.mark.parametrize("length", [1, 16, 31])
+def test_production_refuses_our_own_secrets_shorter_than_32_characters(name, length):
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({**FULL_PRODUCTION, name: "Z" * length})
+    assert info.value.weak == (name,) and "shorter than 32" in str(info.value)
+    assert Settings.from_env({**FULL_PRODUCTION, name: "Z" * 32})  # 32 is enough
+
+
+def test_credentials_issued_by_others_are_not_held_to_our_length():
+    settings = Settings.from_env({**FULL_PRODUCTION, "YCLIENTS_PARTNER_TOKEN": "short-real-tok",
+                                  "WAHA_API_KEY": "k1"})
+    assert settings.yclients_partner_token == "short-real-tok" and settings.waha_api_key == "k1"
+
+
+def test_every_weak_secret_is_named_at_once():
+    env = {**FULL_PRODUCTION, "JWT_SECRET": DEVELOPMENT_DEFAULTS["JWT_SECRET"], "HEALTH_TOKEN": "x",
+           "WAHA_WEBHOOK_SECRET": "dev-waha-webhook-secret", "YCLIENTS_PARTNER_TOKEN": "dev-partner-token",
+           "WAHA_API_KEY": "dev-waha-api-key"}
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env(env)
+    assert set(info.value.weak) == {"JWT_SECRET", "HEALTH_TOKEN", "WAHA_WEBHOOK_SECRET", "YCLIENTS_PARTNER_TOKEN",
+                                    "WAHA_API_KEY"}
+
+
+def test_development_still_runs_on_its_defaults():
+    settings = Settings.from_env({"APP_ENV": "development"})
+    assert settings.jwt_secret == DEVELOPMENT_DEFAULTS["JWT_SECRET"]
+
+
+def test_web_in_production_with_a_development_secret_refuses_to_start():
+    env = {**FULL_PRODUCTION, "JWT_SECRET": DEVELOPMENT_DEFAULTS["JWT_SECRET"], "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-c", "import web; web.create_app()"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "JWT_SECRET is a known development default" in result.stderr
+    assert DEVELOPMENT_DEFAULTS["JWT_SECRET"] not in result.stderr and "Traceback" not in result.stderr

@@ -21,6 +21,7 @@ from models.live import CHANNEL_PATTERN, salon_of_channel
 logger = logging.getLogger("aiadmin.web.fanout")
 
 RESYNC = "resync"
+ENDED = "session_ended"  # (ENDED, salon_id, generation): sessions older than that generation ended
 QUEUE_SIZE = 1000
 
 
@@ -129,14 +130,17 @@ class Fanout:
             return
         text = data.decode() if isinstance(data, bytes) else str(data)
         try:
-            seq = int(json.loads(text)["seq"])
-        except (ValueError, KeyError, TypeError):
+            message = json.loads(text)
+            seq = int(message["seq"])
+            item = (ENDED, salon_id, int(message["data"]["generation"])) if message.get("type") == ENDED \
+                else (salon_id, seq, text)
+        except (ValueError, KeyError, TypeError, AttributeError):
             logger.warning("malformed status event on %s", channel)
             return
         with self._lock:
             targets = list(self._by_salon.get(salon_id, ()))
         for sub in targets:
-            sub.deliver((salon_id, seq, text))
+            sub.deliver(item)
 
     def _broadcast(self, item) -> None:
         with self._lock:

@@ -24,9 +24,21 @@ REDIRECT_ERRORS = {
     "too_many_salons": (400, "Ошибка подключения", "Слишком много филиалов в одном запросе."),
     "rate_limited": (429, "Слишком много попыток",
                      "Слишком много попыток подключения с этого адреса. Подождите несколько минут и нажмите «Подключить» в маркетплейсе YCLIENTS ещё раз."),
-    "replayed": (409, "Ссылка уже использована",
-                 "Эта ссылка подключения уже была использована. Откройте приложение в маркетплейсе YCLIENTS и нажмите «Подключить» ещё раз."),
+    # The install check with YCLIENTS (S-3): only branches YCLIENTS confirms get in.
+    "not_confirmed": (403, "Подключение не подтверждено",
+                      "YCLIENTS не подтвердил подключение приложения в этом филиале. Откройте маркетплейс YCLIENTS в нужном филиале и нажмите «Подключить» ещё раз."),
+    "salon_mismatch": (403, "Подключение не подтверждено",
+                       "Данные подключения не совпадают с филиалом в YCLIENTS. Откройте маркетплейс YCLIENTS в нужном филиале и нажмите «Подключить» ещё раз. Если ошибка повторяется, напишите в поддержку."),
+    # Not a 5xx: YCLIENTS being down is not our failure (monitoring counts 5xx as ours); Retry-After says when.
+    "check_unavailable": (200, "YCLIENTS временно недоступен",
+                          "Не удалось проверить подключение в YCLIENTS. Попробуйте ещё раз через минуту: обновите страницу или снова нажмите «Подключить» в маркетплейсе."),
+    "check_rate_limited": (429, "Слишком много проверок",
+                           "Слишком много попыток подключения подряд. Подождите несколько минут и нажмите «Подключить» в маркетплейсе YCLIENTS ещё раз."),
 }
+
+# The interim page while the worker asks YCLIENTS: (title, message); it reloads itself.
+CHECKING = ("Проверяем подключение в YCLIENTS…",
+            "Это займёт несколько секунд. Страница обновится сама.")
 
 TOKEN_ERRORS = {
     "missing": (401, "Нужна авторизация",
@@ -39,6 +51,8 @@ TOKEN_ERRORS = {
                 "Срок действия ссылки истёк. Откройте приложение в маркетплейсе YCLIENTS и нажмите «Подключить» ещё раз — подключение продолжится с того места, где остановилось."),
     "used": (409, "Ссылка уже использована",
              "Эту ссылку можно открыть только один раз. Откройте приложение в маркетплейсе YCLIENTS и нажмите «Подключить» ещё раз."),
+    "ended": (401, "Эта ссылка больше не действует",
+              "Подключение этого филиала было перезапущено, отключено или его продолжил другой пользователь. Откройте приложение в маркетплейсе YCLIENTS и нажмите «Подключить» ещё раз."),
 }
 
 TOKEN_ERRORS_EN = {
@@ -68,6 +82,8 @@ def token_error(reason: str, lang: str) -> tuple[int, str, str]:
 API_ERRORS = {
     "unauthorized": ("Сессия недействительна. Откройте подключение заново из маркетплейса YCLIENTS.",
                      "Your session is not valid. Start again from the YCLIENTS marketplace."),
+    "session_ended": ("Эта ссылка больше не действует: подключение перезапущено, отключено или его продолжил другой пользователь. Нажмите «Подключить» в маркетплейсе YCLIENTS ещё раз.",
+                      "This link has ended: the connection was restarted, removed or taken over by another user. Press “Connect” in the YCLIENTS marketplace again."),
     "token_expired": ("Сессия истекла. Откройте подключение заново из маркетплейса YCLIENTS.",
                       "Your session has expired. Start again from the YCLIENTS marketplace."),
     "forbidden_salon": ("Этот филиал недоступен в текущей сессии.", "This branch is not part of your session."),

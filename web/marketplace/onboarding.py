@@ -10,6 +10,7 @@ from web.context import ctx
 from web.errors import error_page
 from web.marketplace import compression, links, messages, presentation, security, session, status, tokens, validation
 from web.marketplace.ratelimit import RateLimiter
+from workers import json_limits
 
 logger = logging.getLogger("aiadmin.web.onboarding")
 blueprint = Blueprint("marketplace_onboarding", __name__)
@@ -22,6 +23,7 @@ RESTART_LIMITS = (("restart:salon:{salon}", 1, 30), ("restart:salon-hour:{salon}
 STATUS_LIMITS = (("status:ip:{ip}", 120, 60),)
 # «Повторить сейчас» after a failure: one attempt per salon a minute, a few an hour, bounded per address.
 RETRY_LIMITS = (("retry:salon:{salon}", 1, 60), ("retry:salon-hour:{salon}", 6, 3600), ("retry:ip:{ip}", 10, 600))
+MAX_COMMAND_BYTES = 4096  # {"phone": …, "salon_id": …} is a few dozen bytes
 
 
 @blueprint.before_request
@@ -61,6 +63,8 @@ def page():
         claims = session.current()
     except tokens.TokenError as exc:
         return _token_page("expired" if exc.reason == "expired" else "missing" if exc.reason == "missing" else "invalid")
+    if session.ended(claims):
+        return _token_page("ended")
     salons = {s.salon_id: s for s in Salon.select().where(Salon.salon_id.in_(list(claims.salon_ids)))}
     branches = [{"salon_id": sid, "title": salons[sid].title if sid in salons else f"Салон {sid}"}
                 for sid in claims.salon_ids]
@@ -86,13 +90,16 @@ def _exchange(link: str):
         claims = tokens.verify(c.settings.jwt_secret, link, tokens.LINK)
     except tokens.TokenError as exc:
         return _token_page("invalid" if exc.reason == "wrong_type" else exc.reason)
+    if session.ended(claims):
+        return _token_page("ended")
     if not tokens.claim_once(c.redis, claims):
         returning = session.current_or_none()
         if returning and set(claims.salon_ids) <= set(returning.salon_ids):
             return _clean_redirect()  # the same browser reloading: it already has its session
         logger.warning("onboarding link reused for salons %s", claims.salon_ids)
         return _token_page("used")
-    session_token = tokens.issue(c.settings.jwt_secret, tokens.SESSION, claims.salon_ids, claims.installer_id)
+    session_token = tokens.issue(c.settings.jwt_secret, tokens.SESSION, claims.salon_ids, claims.installer_id,
+                                 generations=[claims.generation(s) for s in claims.salon_ids])
     response = _clean_redirect()
     session.set_cookie(response, session_token, secure=c.settings.is_production)
     return response
@@ -117,9 +124,12 @@ def _authorised_salon(claims: tokens.Claims, requested) -> int | None:
 
 def _session_or_error():
     try:
-        return session.current(), None
+        claims = session.current()
     except tokens.TokenError as exc:
         return None, _api_error("token_expired" if exc.reason == "expired" else "unauthorized", 401)
+    if session.ended(claims):
+        return None, _api_error("session_ended", 401)
+    return claims, None
 
 
 @blueprint.get("/marketplace/status")
@@ -142,8 +152,10 @@ def status_json():
 def _json_body() -> dict | None:
     if not request.is_json:  # also what makes a cross-site form post impossible (no CORS preflight pass)
         return None
-    body = request.get_json(silent=True)
-    return body if isinstance(body, dict) else None
+    try:  # bounded size and depth: 1,000 nested `[` were a RecursionError (500), which silent=True lets through
+        return json_limits.loads_object(request.get_data(cache=False), max_bytes=MAX_COMMAND_BYTES)
+    except json_limits.BadJson:
+        return None
 
 
 def _rules(templates, salon_id: int):

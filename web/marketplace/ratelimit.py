@@ -13,12 +13,18 @@ _HIT = """
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
+local cost = tonumber(ARGV[5] or '1')
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) >= limit then
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return math.ceil((tonumber(oldest[2]) + window - now) * 1000)
+local count = redis.call('ZCARD', KEYS[1])
+if count + cost > limit then
+  if count == 0 then return math.ceil(window * 1000) end
+  local index = math.max(0, math.min(count - 1, count + cost - limit - 1))
+  local freeing = redis.call('ZRANGE', KEYS[1], index, index, 'WITHSCORES')
+  return math.max(1, math.ceil((tonumber(freeing[2]) + window - now) * 1000))
 end
-redis.call('ZADD', KEYS[1], now, ARGV[4])
+for i = 1, cost do
+  redis.call('ZADD', KEYS[1], now, ARGV[4] .. ':' .. i)
+end
 redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
 return 0
 """
@@ -30,9 +36,10 @@ class RateLimiter:
         self.clock = clock
         self._hit = redis_client.register_script(_HIT)
 
-    def hit(self, key: str, limit: int, window: float) -> float:
-        """Count one hit; 0 if allowed, else the seconds until one would be."""
-        wait_ms = int(self._hit(keys=[PREFIX + key], args=[self.clock(), window, limit, uuid.uuid4().hex]))
+    def hit(self, key: str, limit: int, window: float, cost: int = 1) -> float:
+        """Count `cost` hits at once (all or none); 0 if allowed, else the seconds until they would be."""
+        wait_ms = int(self._hit(keys=[PREFIX + key], args=[self.clock(), window, limit, uuid.uuid4().hex,
+                                                          max(1, int(cost))]))
         return wait_ms / 1000.0
 
     def blocked(self, key: str, limit: int, window: float) -> bool:
@@ -40,6 +47,6 @@ class RateLimiter:
         now = self.clock()
         return self.redis.zcount(PREFIX + key, now - window, "+inf") >= limit
 
-    def allow(self, *rules: tuple[str, int, float]) -> float:
-        """Check every (key, limit, window); the longest wait if any refuses (0 when all allow)."""
-        return max((self.hit(key, limit, window) for key, limit, window in rules), default=0.0)
+    def allow(self, *rules: tuple) -> float:
+        """Check every (key, limit, window[, cost]); the longest wait if any refuses (0 when all allow)."""
+        return max((self.hit(*rule) for rule in rules), default=0.0)

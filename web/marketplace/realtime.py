@@ -6,7 +6,6 @@ register the queue (subscribe) FIRST, then send the snapshot, then only events w
 """
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import socket
@@ -20,9 +19,9 @@ from models import events
 from models.live import snapshot_key
 from web.context import ctx
 from web.marketplace import messages, presentation, session, status, tokens
-from web.marketplace.fanout import RESYNC
+from web.marketplace.fanout import ENDED, RESYNC
 from web.marketplace.security import origin_allowed
-from workers import metrics
+from workers import json_limits, metrics
 
 logger = logging.getLogger("aiadmin.web.ws")
 
@@ -74,9 +73,8 @@ def _close(ws, message: str) -> None:
 def _first_message(ws) -> dict:
     try:
         raw = ws.receive(timeout=AUTH_WAIT)
-        value = json.loads(raw) if raw else {}
-        return value if isinstance(value, dict) else {}
-    except (ValueError, TypeError):
+        return json_limits.loads_object(raw, max_bytes=MAX_MESSAGE_SIZE) if raw else {}
+    except (json_limits.BadJson, TypeError):  # too deep, too large or not JSON: no token, so unauthorized
         return {}
 
 
@@ -170,6 +168,11 @@ def _serve(ws, c) -> None:
     fanout = c.extras["fanout"]
     sub = fanout.subscribe(salon_ids)  # subscribe first ...
     try:
+        # ... and only then look at the session generation, so a revocation in between is not missed.
+        with c.database.connection_context():
+            if session.ended(claims):
+                return _send_error(ws, "session_ended")
+
         def send_snapshots():
             for salon_id in sorted(salon_ids):  # ... then the snapshot, so nothing falls in between
                 snap = presentation.present_snapshot(status.snapshot(c.live, c.redis, salon_id), reader)
@@ -199,6 +202,11 @@ def _serve(ws, c) -> None:
                 continue
             if item == RESYNC:
                 send_snapshots()
+                continue
+            if item[0] == ENDED:  # uninstall, reinstall or take-over: sessions before that generation ended
+                _, ended_salon, generation = item
+                if generation > claims.generation(ended_salon):
+                    return _send_error(ws, "session_ended", ended_salon)
                 continue
             salon_id, seq, text = item
             if seq > last.get(salon_id, 0):

@@ -1,32 +1,33 @@
-"""`GET /auth/yclients/redirect`: verify the signed install, record every branch, hand over a one-time link.
+"""`GET /auth/yclients/redirect`: verify the signed install, have YCLIENTS confirm every branch, hand over a link.
 
-Order (reference §1.6): configuration, signature (no bypass: user_data and its sign are required),
-input, one-time use of the signature, then the database write, and only after the commit the jobs.
-No call to YCLIENTS or WhatsApp happens on this request.
+Order (reference §1.6, S-3): configuration, per-address limit, signature (no bypass: user_data and its
+sign are required), input, then the install check: YCLIENTS' application status for each branch, asked
+by a worker (verification.py; this request waits a few seconds or shows a self-reloading "checking"
+page). Only then the database write (registration.py), and only after the commit the jobs. The same
+signed link works again from any browser for as long as YCLIENTS confirms the branch: there is no
+one-use rule (user_data has no nonce, so every press by the same user brings the same signature).
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 
 from flask import Blueprint, redirect, request
 
+from models import install_check as ic
+from models import session_generation
 from web.context import ctx
 from web.errors import error_page
-from web.marketplace import messages, registration, session, tokens, userdata, validation
+from web.marketplace import messages, registration, session, tokens, userdata, validation, verification
 from workers import metrics
 
 logger = logging.getLogger("aiadmin.web.redirect")
 blueprint = Blueprint("marketplace_redirect", __name__)
 
 PLACEHOLDER_TOKENS = ("", "test_token_waiting_for_real")
-# A signature is accepted once per this many seconds (S-3: salon_id is outside the signed payload,
-# so a leaked redirect URL must not open the onboarding page again). The same browser, still holding
-# its session for these salons, is simply sent back to its page.
-SIGNATURE_TTL = 3600
-_SIGNATURE_PREFIX = "aiadmin:redirect:sign:"
-# An owner presses «Подключить» a few times at most; a salon chain behind one NAT a few dozen.
-REDIRECT_LIMITS = (("redirect:ip:{ip}", 30, 600),)
+# Requests per address, before any work: a flood (forged or replayed links) costs one Redis call each.
+# The "checking" page reloads every 2 s for a few seconds, so an owner's press may be several requests.
+REDIRECT_LIMITS = (("redirect:ip:{ip}", 60, 600),)
+RETRY_AFTER_UNAVAILABLE = 60
 
 
 @blueprint.before_request
@@ -34,10 +35,13 @@ def _connect():
     ctx().database.connect(reuse_if_open=True)  # closed by the app's teardown
 
 
-def refuse(reason: str):
+def refuse(reason: str, retry_after: float | None = None):
     status, title, message = messages.REDIRECT_ERRORS[reason]
     metrics.redirect(reason)
-    return error_page(status, title, message)
+    body, code, headers = error_page(status, title, message)
+    if retry_after is not None:
+        headers = {**headers, "Retry-After": str(max(1, round(retry_after)))}
+    return body, code, headers
 
 
 @blueprint.get("/auth/yclients/redirect")
@@ -50,12 +54,10 @@ def yclients_redirect():
 
     from web.marketplace.onboarding import limiter
 
-    # Per address, before any work: a flood (forged or replayed links) costs one Redis call per request.
-    wait = limiter().allow(*[(key.format(ip=session.client_ip()), limit, window)
-                             for key, limit, window in REDIRECT_LIMITS])
+    ip = session.client_ip()
+    wait = limiter().allow(*[(key.format(ip=ip), limit, window) for key, limit, window in REDIRECT_LIMITS])
     if wait:
-        response = refuse("rate_limited")
-        return response[0], response[1], {**response[2], "Retry-After": str(max(1, round(wait)))}
+        return refuse("rate_limited", wait)
 
     raw_user_data = request.args.get("user_data", "")
     signature = request.args.get("user_data_sign", "")
@@ -79,33 +81,49 @@ def yclients_redirect():
     except userdata.UserDataError:
         return refuse("bad_user_data")
 
-    sign_key = _SIGNATURE_PREFIX + hashlib.sha256(signature.strip().lower().encode()).hexdigest()
-    if not c.redis.set(sign_key, ",".join(map(str, salon_ids)), nx=True, ex=SIGNATURE_TTL):
-        returning = session.current_or_none()
-        if returning and set(salon_ids) <= set(returning.salon_ids):
-            return _no_store(redirect("/marketplace/onboarding", code=302))
-        logger.warning("registration redirect replayed for salons %s", salon_ids)
-        return refuse("replayed")
+    check = ic.check_id(signature, salon_ids)
+    outcome = verification.obtain(check, salon_ids, who.salon_name, signature, ip)
+    if outcome.limited:
+        logger.warning("install checks limited for branches %s", salon_ids)
+        return refuse("check_rate_limited", outcome.limited)
+    if outcome.checking:
+        metrics.redirect("checking")
+        return verification.checking_page(*messages.CHECKING)
+    verdict = outcome.verdict
+    if verdict.status == ic.UNAVAILABLE:
+        body, code, headers = refuse("check_unavailable", RETRY_AFTER_UNAVAILABLE)
+        return body, code, {**headers, "Refresh": str(RETRY_AFTER_UNAVAILABLE)}  # tries again by itself
+    if verdict.status == ic.MISMATCH:
+        # For support: which branch and which YCLIENTS user (ids only, no names or phones).
+        logger.warning("registration refused: salon_name does not match branch %s (YCLIENTS user %s)",
+                       salon_ids[0], who.user_id)
+        return refuse("salon_mismatch")
+    if not verdict.confirmed:
+        logger.warning("registration refused: YCLIENTS does not confirm branch %s (%s)", salon_ids[0], verdict.reason)
+        return refuse("not_confirmed")
 
-    try:
-        results = registration.register(c.database, salon_ids, who)
-        for result in results:
-            if result.needs_session:
-                # A re-install starts from a clean live state: no stale QR or "complete" from last time.
-                c.live.clear(result.salon_id, "qr", "pairing_code", "whatsapp", "activation", "sync", "welcome",
-                             "complete", "error")
-                c.live.set_state(result.salon_id, result.state)
-        # After the commit: a worker never looks for a salon that is not there yet.
-        for result in results:
-            if result.needs_session:
-                c.jobs.send("start_whatsapp_session", result.salon_id)
-    except Exception:
-        c.redis.delete(sign_key)  # nothing was recorded (or not fully): let the owner press the button again
-        raise
+    results = registration.register(c.database, verdict.branches, who)
+    if not results:
+        logger.warning("registration refused: no confirmed branch of %s is this user's (YCLIENTS user %s)",
+                       salon_ids, who.user_id)
+        return refuse("not_confirmed")
+    # After the commit: a worker never looks for a salon that is not there yet.
+    for result in results:
+        if result.bumped:
+            session_generation.announce(c.redis, result.salon_id, result.generation)
+        if result.restarted:
+            # A (re)install starts from a clean live state: no stale QR or "complete" from last time.
+            c.live.clear(result.salon_id, "qr", "pairing_code", "whatsapp", "activation", "sync", "welcome",
+                         "complete", "error")
+            c.live.set_state(result.salon_id, result.state)
+    for result in results:
+        if result.needs_session:
+            c.jobs.send("start_whatsapp_session", result.salon_id)
 
-    logger.info("registration recorded for salons %s (%s)", salon_ids,
+    logger.info("registration recorded for salons %s (%s)", [r.salon_id for r in results],
                 ", ".join(f"{r.previous_state}->{r.state}" for r in results))
-    link = tokens.issue(c.settings.jwt_secret, tokens.LINK, salon_ids, who.user_id)
+    link = tokens.issue(c.settings.jwt_secret, tokens.LINK, [r.salon_id for r in results], who.user_id,
+                        generations=[r.generation for r in results])
     metrics.redirect("ok")
     return _no_store(redirect(f"/marketplace/onboarding?token={link}", code=302))
 

@@ -21,6 +21,15 @@ def current(token: str | None = None) -> tokens.Claims:
     return tokens.verify(ctx().settings.jwt_secret, raw, tokens.SESSION)
 
 
+def ended(claims: tokens.Claims) -> bool:
+    """Whether any of the token's salons moved to a newer session generation (uninstall, reinstall,
+    take-over): then the token is over, whatever its expiry says."""
+    from models import session_generation
+
+    now = session_generation.current(claims.salon_ids)
+    return any(now.get(salon_id, 0) > claims.generation(salon_id) for salon_id in claims.salon_ids)
+
+
 def current_or_none() -> tokens.Claims | None:
     try:
         return current()
@@ -29,20 +38,31 @@ def current_or_none() -> tokens.Claims | None:
 
 
 def client_ip() -> str:
-    """The client's address for per-IP limits: the peer, or the last X-Forwarded-For hop when the peer is our
-    own reverse proxy (loopback or a private network, as nginx in docs/operations.md). A client reaching us
-    directly can write any X-Forwarded-For, so it is ignored then (else a flood rotates it past every limit)."""
-    peer = request.remote_addr or "unknown"
-    forwarded = request.headers.get("X-Forwarded-For", "")
+    """The client's address for per-IP limits (docs/security.md). The peer, unless the peer is one of
+    TRUSTED_PROXIES (loopback by default: nginx on the same host): then X-Forwarded-For is read from the right
+    and the first hop that is not itself a trusted proxy is the client. A client reaching us directly can write
+    any X-Forwarded-For, so it is ignored then (else a flood rotates it past every limit)."""
+    return forwarded_client(request.remote_addr or "unknown", request.headers.get("X-Forwarded-For", ""),
+                            ctx().settings.trusted_proxies)
+
+
+def forwarded_client(peer: str, forwarded: str, trusted) -> str:
+    if not _trusted(peer, trusted):
+        return peer[:64]
     hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-    return (hops[-1] if hops and _is_proxy(peer) else peer)[:64]
+    client = peer
+    for hop in reversed(hops):
+        client = hop
+        if not _trusted(hop, trusted):
+            break
+    return client[:64]
 
 
-def _is_proxy(address: str) -> bool:
+def _trusted(address: str, trusted) -> bool:
     import ipaddress
 
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False
-    return ip.is_loopback or ip.is_private
+    return any(ip in network for network in trusted)

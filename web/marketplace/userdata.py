@@ -47,13 +47,12 @@ def signature_valid(raw_json: bytes, signature: str, partner_token: str) -> bool
 
 
 def parse(raw_json: bytes) -> dict:
+    from workers import json_limits
+
     try:
-        value = json.loads(raw_json.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise UserDataError("user_data is not UTF-8 JSON") from None
-    if not isinstance(value, dict):
-        raise UserDataError("user_data is not a JSON object")
-    return value
+        return json_limits.loads_object(raw_json, max_bytes=MAX_USER_DATA_CHARS)
+    except json_limits.BadJson:
+        raise UserDataError("user_data is not a UTF-8 JSON object of bounded depth") from None
 
 
 def encode(payload: dict, *, urlsafe: bool = True) -> str:

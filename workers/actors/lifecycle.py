@@ -4,6 +4,7 @@ from __future__ import annotations
 from bridge.errors import PermanentGatewayError
 from workers.registry import actor
 from workers.runtime import runtime
+from workers.yclients.errors import PermanentError
 
 QUEUE = "webhooks"
 LIFECYCLE_QUEUE = "lifecycle"
@@ -37,6 +38,15 @@ def uninstall_salon(salon_id: int) -> None:
     from workers.lifecycle.salon_state import uninstall
 
     uninstall(salon_id=salon_id, source="support", **_deps())
+
+
+@actor(queue_name=LIFECYCLE_QUEUE, time_limit=60_000, throws=PERMANENT + (PermanentError,))
+def disconnect_salon(salon_id: int) -> None:
+    """Partner-side disconnect: uninstall the app in YCLIENTS, then locally (what `aiadmin disconnect` does).
+    A YCLIENTS refusal (4xx) changes nothing here and goes to `aiadmin failed`."""
+    from workers.lifecycle.disconnect import disconnect
+
+    disconnect(api=runtime().service("yclients"), salon_id=salon_id, source="support", **_deps())
 
 
 @actor(queue_name=LIFECYCLE_QUEUE, time_limit=60_000, throws=PERMANENT)
@@ -79,6 +89,22 @@ def schedule_full_syncs() -> None:
     from workers.lifecycle.periodic import FULL_SYNC_STAGGER_MS, enqueue_syncs
 
     enqueue_syncs(_jobs(), "full", stagger_ms=FULL_SYNC_STAGGER_MS)
+
+
+@actor(queue_name=LIFECYCLE_QUEUE, max_retries=0, time_limit=60_000)
+def schedule_schedule_syncs() -> None:
+    """`sync_schedules(id)` for every active salon: staff working intervals for the next 30 days."""
+    from workers.lifecycle.periodic import enqueue_schedule_syncs
+
+    enqueue_schedule_syncs(_jobs())
+
+
+@actor(queue_name=LIFECYCLE_QUEUE, max_retries=0, time_limit=60_000)
+def schedule_company_refreshes() -> None:
+    """`refresh_company(id)` for every active salon whose company card is a week old."""
+    from workers.lifecycle.periodic import enqueue_company_refreshes
+
+    enqueue_company_refreshes(_jobs())
 
 
 @actor(queue_name=LIFECYCLE_QUEUE, max_retries=0, time_limit=60_000)

@@ -1,4 +1,4 @@
-"""Onboarding actors (issue: pipeline): the connected handler, activation, welcome."""
+"""Onboarding actors: the install check of the redirect, the connected handler, activation, welcome."""
 from __future__ import annotations
 
 from workers.onboarding.activation import ActivationRejected
@@ -11,6 +11,21 @@ def _deps():
     from workers.onboarding.deps import from_runtime
 
     return from_runtime()
+
+
+# The owner is waiting on the redirect: its own queue (never behind activation or welcome jobs), no Dramatiq
+# retries (the page offers "try again"), a short limit.
+INTERACTIVE_QUEUE = "interactive"
+
+
+@actor(queue_name=INTERACTIVE_QUEUE, max_retries=0, time_limit=30_000)
+def verify_install(check_id: str) -> None:
+    """Ask YCLIENTS whether the redirect's branches are being installed; the verdict goes to Redis."""
+    from workers.onboarding.install_check import check_install
+    from workers.runtime import runtime
+
+    rt = runtime()
+    check_install(rt.service("yclients_interactive"), rt.redis, check_id)
 
 
 @actor(queue_name=QUEUE, time_limit=60_000)

@@ -47,15 +47,16 @@ def _storable(value: Any) -> Any:
     return value
 
 
-def fields_of(resource: str, salon_id: int, yclients_id: int, data: dict) -> dict[str, Any]:
-    row = ROWS[resource](salon_id, {**data, "id": yclients_id}, None)
+def fields_of(resource: str, salon_id: int, yclients_id: int, data: dict, tz=None) -> dict[str, Any]:
+    row = ROWS[resource](salon_id, {**data, "id": yclients_id}, None, tz)
     return {k: _storable(v) for k, v in row.items() if k not in KEYS}
 
 
-def changed_at_of(delivery: WebhookDelivery) -> datetime.datetime:
+def changed_at_of(delivery: WebhookDelivery, tz=None) -> datetime.datetime:
+    """Offset-less times are salon-local (`tz`, workers/sync/company.py), like in the full sync."""
     body = delivery.body or {}
     data = body.get("data") if isinstance(body.get("data"), dict) else {}
-    return (parse_time(data.get("last_change_date")) or parse_time(body.get("created_at"))
+    return (parse_time(data.get("last_change_date"), tz) or parse_time(body.get("created_at"), tz)
             or delivery.received_at)
 
 
@@ -72,7 +73,10 @@ def apply(delivery: WebhookDelivery) -> Effect:
     yclients_id = delivery.resource_id or _int(data.get("id"))
     if yclients_id is None:
         return Effect(IGNORED, "no resource id")
-    changed_at = changed_at_of(delivery)
+    from workers.sync.company import salon_zone
+
+    tz = salon_zone(delivery.salon_id)
+    changed_at = changed_at_of(delivery, tz)
     is_delete = delivery.status == DELETE
     row = model.get_or_none(model.salon_id == delivery.salon_id, model.yclients_id == yclients_id)
 
@@ -81,9 +85,9 @@ def apply(delivery: WebhookDelivery) -> Effect:
     if is_delete:
         fields = {"deleted": True}
         if row is None:
-            fields = {**fields_of(delivery.resource, delivery.salon_id, yclients_id, data), "deleted": True}
+            fields = {**fields_of(delivery.resource, delivery.salon_id, yclients_id, data, tz), "deleted": True}
     else:
-        fields = fields_of(delivery.resource, delivery.salon_id, yclients_id, data)
+        fields = fields_of(delivery.resource, delivery.salon_id, yclients_id, data, tz)
     fields["changed_at"] = changed_at
 
     if row is not None and all(getattr(row, k) == v for k, v in fields.items()):

@@ -33,3 +33,21 @@ def enqueue_expiries(jobs, now: datetime.datetime | None = None) -> int:
     for salon_id in salons:
         jobs.send("expire_onboarding", salon_id)
     return len(salons)
+
+
+def enqueue_schedule_syncs(jobs) -> int:
+    """`sync_schedules(id)` for every active salon (hourly)."""
+    salons = active_salons()
+    for salon_id in salons:
+        jobs.send("sync_schedules", salon_id)
+    return len(salons)
+
+
+def enqueue_company_refreshes(jobs) -> int:
+    """`refresh_company(id)` for every active salon whose card is missing or a week old (checked daily)."""
+    from workers.sync.company import stale_companies
+
+    salons = stale_companies()
+    for salon_id in salons:
+        jobs.send("refresh_company", salon_id)
+    return len(salons)

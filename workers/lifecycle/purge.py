@@ -1,7 +1,7 @@
 """`aiadmin purge SALON_ID`: delete a salon's synced business data and its webhook deliveries.
 
 Policy (docs/webhooks.md): uninstall keeps business data, so a re-install does not start from
-nothing; purge removes it on request. Deleted: categories, services, staff, clients, records,
+nothing; purge removes it on request. Deleted: categories, services, staff, staff schedules, clients, records,
 webhook deliveries (their bodies hold client data), sync runs and outbound messages (texts, phone
 numbers). Kept: the salon row, with the installer's personal fields blanked, and its timeline (the
 audit trail support needs, which holds no client data), plus a `purged` timeline event with the
@@ -14,6 +14,7 @@ from __future__ import annotations
 from models.db import database as default_database
 from models.outbound import OutboundMessage
 from models.salon import Salon
+from models.schedule import StaffSchedule
 from models.sync_run import SyncRun
 from models.synced import Client, Record, Service, ServiceCategory, Staff
 from models.timeline import record
@@ -23,6 +24,7 @@ PURGED = (
     ("service_categories", ServiceCategory),
     ("services", Service),
     ("staff", Staff),
+    ("staff_schedules", StaffSchedule),
     ("clients", Client),
     ("records", Record),
     ("webhook_deliveries", WebhookDelivery),

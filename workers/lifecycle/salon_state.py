@@ -13,6 +13,7 @@ from bridge.errors import SessionNotFound
 from bridge.naming import session_name
 from models import events
 from models import salon as s
+from models import session_generation
 from models.db import utcnow
 from models.salon import Salon
 from models.timeline import TimelineEvent, record
@@ -48,6 +49,8 @@ def _transition(db, salon_id: int, target: str, *, received_at, delivery, source
             salon.state = target
             for name, value in changes.items():
                 setattr(salon, name, value)
+            if target == s.UNINSTALLED:
+                session_generation.bump(salon)  # every onboarding session of this salon ends
             salon.save()
             record(salon_id, target, actor=source, previous_state=previous,
                    delivery_id=delivery.id if delivery is not None else None)
@@ -71,6 +74,8 @@ def uninstall(db, salon_id: int, *, waha, live=None, source: str = "yclients", r
     if effect.outcome == APPLIED:
         publish(live, salon_id, events.ERROR, {"code": "uninstalled", "message": UNINSTALLED_MESSAGE},
                 state=s.UNINSTALLED, keep=False)
+        if getattr(live, "redis", None) is not None:
+            session_generation.announce(live.redis, salon_id, session_generation.current([salon_id]).get(salon_id, 0))
     return effect
 
 

@@ -41,6 +41,13 @@ def send_welcome(salon_id: int, deps) -> int | None:
     if not digits:
         raise ValueError(f"salon {salon_id} has no WhatsApp phone stored")
     key = welcome_key(salon_id)
+    if not OutboundMessage.select().where(OutboundMessage.key == key).exists():
+        # The welcome goes out alongside the first sync, so the company card may not be stored yet: fetch it
+        # now so the text names the salon as YCLIENTS does, not the placeholder «Салон N» (issue 15).
+        from workers.sync.company import ensure_company
+
+        if ensure_company(salon_id, deps) is not None:
+            salon = Salon.get(Salon.salon_id == salon_id)
     inserted = False
     try:
         with deps.database.atomic():

@@ -1,6 +1,7 @@
 """The status report of one salon: what support needs to answer "why is my salon not connected?"."""
 from __future__ import annotations
 
+import datetime
 import importlib
 from typing import Any
 
@@ -57,9 +58,12 @@ def activation_of(salon: Salon) -> dict[str, Any]:
             "error": last_line(salon.activation_error, 300) or None}
 
 
-def last_sync_of(salon_id: int) -> dict[str, Any] | None:
-    run = (SyncRun.select().where(SyncRun.salon_id == salon_id)
-           .order_by(SyncRun.started_at.desc(), SyncRun.id.desc()).first())
+def last_sync_of(salon_id: int, kind: str | None = None) -> dict[str, Any] | None:
+    """The latest sync run (of `kind` if given): a failed full sync must stay visible behind newer incrementals."""
+    query = SyncRun.select().where(SyncRun.salon_id == salon_id)
+    if kind is not None:
+        query = query.where(SyncRun.kind == kind)
+    run = query.order_by(SyncRun.started_at.desc(), SyncRun.id.desc()).first()
     if run is None:
         return None
     return {"id": run.id, "kind": run.kind, "status": run.status, "entity": run.entity or None,
@@ -79,8 +83,45 @@ def welcome_of(salon: Salon) -> tuple[bool, str | None]:
     return False, None
 
 
-def salon_status(salon_id: int, live=None) -> dict[str, Any]:
-    """The report as a stable dict (the `status --json` contract); `live` adds the onboarding snapshot state."""
+def retries_of(entries: list[dict]) -> list[dict[str, Any]]:
+    """The recorded attempts (workers/retry_state.py) with ISO times, newest first."""
+    return [{"actor": e.get("actor"), "attempt": e.get("attempt"), "max_attempts": e.get("max_attempts"),
+             "error": e.get("error"), "failed_at": iso(_from_epoch(e.get("failed_at"))),
+             "next_retry_at": iso(_from_epoch(e.get("next_retry_at"))), "gave_up": bool(e.get("gave_up"))}
+            for e in entries]
+
+
+def _from_epoch(value) -> datetime.datetime | None:
+    if not isinstance(value, (int, float)):
+        return None
+    return datetime.datetime.fromtimestamp(value, datetime.timezone.utc).replace(tzinfo=None)
+
+
+def last_error_of(salon: Salon, retries: list[dict], syncs: list[dict | None], failure) -> dict[str, Any] | None:
+    """The newest thing that went wrong: a failed attempt, a failed sync, a failed activation, an open failure."""
+    found = []
+    for entry in retries:
+        found.append((entry["failed_at"], f"{entry['actor']} attempt {entry['attempt']} of {entry['max_attempts']}: "
+                                          f"{entry['error']}", entry["actor"]))
+    for sync in syncs:
+        if sync and sync["status"] == "failed" and sync["error"]:
+            found.append((sync["finished_at"] or sync["started_at"], f"{sync['kind']} sync: {sync['error']}",
+                          "sync_salon"))
+    if salon.state == salon_states.ACTIVATION_FAILED and salon.activation_error:
+        found.append((iso(salon.updated_at), f"activation: {last_line(salon.activation_error, 300)}", "activation"))
+    if failure is not None:
+        found.append((iso(failure.created_at), f"{failure.actor_name}: {last_line(failure.error, 300)}",
+                      failure.actor_name))
+    found = [f for f in found if f[0]]
+    if not found:
+        return None
+    at, text, source = max(found, key=lambda f: f[0])  # ISO strings of one format sort by time
+    return {"at": at, "error": text, "source": source}
+
+
+def salon_status(salon_id: int, live=None, retries: list[dict] | None = None) -> dict[str, Any]:
+    """The report as a stable dict (the `status --json` contract); `live` adds the onboarding snapshot state,
+    `retries` the recorded attempts of failing jobs (workers/retry_state.read)."""
     salon = get_salon(salon_id)
     sent, sent_at = welcome_of(salon)
     failures = Failure.select().where(Failure.salon_id == salon.salon_id)
@@ -94,12 +135,20 @@ def salon_status(salon_id: int, live=None) -> dict[str, Any]:
         "activation": activation_of(salon),
         "counts": entity_counts(salon.salon_id),
         "last_sync": last_sync_of(salon.salon_id),
+        "last_full_sync": last_sync_of(salon.salon_id, "full"),
         "welcome_sent": sent,
         "welcome_sent_at": sent_at,
         "open_failures": failures.where(Failure.status == OPEN).count(),
         "requeued_failures": failures.where(Failure.status == REQUEUED).count(),
         "updated_at": iso(salon.updated_at),
     }
+    attempts = retries_of(retries or [])
+    latest_failure = failures.where(Failure.status == OPEN).order_by(Failure.created_at.desc()).first()
+    problem = last_error_of(salon, attempts, [report["last_sync"], report["last_full_sync"]], latest_failure)
+    pending = sorted(a["next_retry_at"] for a in attempts if a["next_retry_at"] and not a["gave_up"])
+    report.update(retries=attempts, last_error=problem["error"] if problem else None,
+                  last_error_at=problem["at"] if problem else None,
+                  next_retry_at=pending[0] if pending else None)
     if live is not None:
         try:
             report["live_state"] = live.snapshot(salon.salon_id)["data"].get("state")
@@ -125,6 +174,19 @@ def render_status(report: dict[str, Any]) -> str:
         took = f", took {sync['duration_seconds']:.1f}s" if sync["duration_seconds"] is not None else ""
         lines.append(f"  last sync:      {sync['kind']} {sync['status']} started {sync['started_at']}{took}"
                      + (f": {sync['error']}" if sync["error"] else ""))
+    full = report.get("last_full_sync")
+    if full and (sync is None or full["id"] != sync["id"]):
+        lines.append(f"  last full sync: {full['status']} started {full['started_at']}"
+                     + (f": {full['error']}" if full["error"] else ""))
+    for attempt in report.get("retries") or []:
+        lines.append(f"  {attempt['actor'] + ':':<15} attempt {attempt['attempt']} of {attempt['max_attempts']} "
+                     f"failed at {attempt['failed_at']}: {attempt['error']}"
+                     + ("; no retry left" if attempt["gave_up"] else
+                        f"; next retry {attempt['next_retry_at']}" if attempt["next_retry_at"] else ""))
+    if report.get("last_error"):
+        lines.append(f"  last error:     {report['last_error_at']} {report['last_error']}")
+    if report.get("next_retry_at"):
+        lines.append(f"  next retry:     {report['next_retry_at']}")
     lines.append(f"  welcome sent:   {'yes, ' + report['welcome_sent_at'] if report['welcome_sent'] else 'no'}")
     lines.append(f"  open failures:  {report['open_failures']}"
                  + (f" (+{report['requeued_failures']} re-queued)" if report["requeued_failures"] else "")

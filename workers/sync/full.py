@@ -31,13 +31,31 @@ LIST_ENTITIES = ("service_categories", "services", "staff")
 SYNCABLE_STATES = (S.ACTIVE,)
 LEASE_TTL = 20.0
 DEFAULT_BUDGET = 300.0  # seconds of work per actor run (the actor's time limit is far above)
+INCREMENTAL_OVERLAP = dt.timedelta(minutes=5)
 
 
 class SyncFailed(Exception):
     """YCLIENTS refused the sync for good (a 4xx): the run is marked failed."""
 
 
+class SyncAccessDenied(SyncFailed):
+    """YCLIENTS answered 401/403 («Нет прав на управление компанией», «Не указан идентификатор партнера»):
+    a credentials or install problem. Named so support reads it in `aiadmin failed` and re-queues after the fix."""
+
+
+# What support reads: «YCLIENTS не дал доступ к клиентам: 403 Не указан идентификатор партнера».
+ACCESS_WHAT = {"clients": "к клиентам", "records": "к записям", "company": "к карточке филиала",
+               "service_categories": "к категориям услуг", "services": "к услугам", "staff": "к сотрудникам",
+               "schedules": "к графикам сотрудников"}
+
+
+def access_denied_text(entity: str, exc) -> str:
+    what = ACCESS_WHAT.get(entity, "к данным салона")
+    return f"YCLIENTS не дал доступ {what}: {exc.status} {exc.message or exc}".strip()
+
+
 def records_window(settings, today: dt.date | None = None) -> tuple[str, str]:
+    """The records window in salon-local dates (YCLIENTS reads start/end dates in the salon's timezone)."""
     today = today or dt.date.today()
     return ((today - dt.timedelta(days=settings.records_days_back)).isoformat(),
             (today + dt.timedelta(days=settings.records_days_ahead)).isoformat())
@@ -50,14 +68,19 @@ def current_run(salon_id: int, kind: str, deps) -> SyncRun:
     if run is not None:
         return run
     order = FULL_ORDER if kind == "full" else INCREMENTAL_ORDER
-    start, end = records_window(deps.settings)
+    from workers.sync.company import salon_today
+
+    start, end = records_window(deps.settings, salon_today(salon_id))
     checkpoints = {entity: {"status": "pending", "page": 1, "done": 0, "total": 0} for entity in order}
     checkpoints["records"].update(start_date=start, end_date=end)
     if kind != "full":
         last = (SyncRun.select().where((SyncRun.salon_id == salon_id) & (SyncRun.status == DONE))
                 .order_by(SyncRun.id.desc()).first())
         if last is not None:
-            checkpoints["records"]["changed_after"] = last.started_at.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+            # Overlap the previous run a little: YCLIENTS change times have whole seconds and its clock is not
+            # ours, so a change in the same second as that run's start must not fall between two runs.
+            since = last.started_at - INCREMENTAL_OVERLAP
+            checkpoints["records"]["changed_after"] = since.strftime("%Y-%m-%dT%H:%M:%S+00:00")
     with deps.database.atomic():
         run = SyncRun.create(salon_id=salon_id, kind=kind, status=RUNNING, checkpoints=checkpoints)
         record(salon_id, "sync_started", "worker", run_id=run.id, sync_kind=kind)
@@ -76,6 +99,7 @@ def sync_salon(salon_id: int, kind: str, deps, *, budget: float = DEFAULT_BUDGET
         logger.info("sync of salon %s already running (%s)", salon_id, lease.holder())
         return "busy"
     lease.start_heartbeat()
+    runner = None
     try:
         run = current_run(salon_id, kind, deps)
         runner = _Runner(salon_id, run, deps, Progress(deps.live, salon_id, progress_interval),
@@ -85,8 +109,12 @@ def sync_salon(salon_id: int, kind: str, deps, *, budget: float = DEFAULT_BUDGET
         finish(salon_id, run.id, deps)
         return "done"
     except Exception as exc:
-        from workers.yclients.errors import PermanentError
+        from workers.yclients.errors import AccessDenied, PermanentError
 
+        if isinstance(exc, AccessDenied):
+            text = access_denied_text(runner.entity if runner else "", exc)
+            fail(salon_id, deps, text)
+            raise SyncAccessDenied(text) from exc
         if isinstance(exc, PermanentError):
             fail(salon_id, deps, f"{exc.status}: {exc.message or exc}")
             raise SyncFailed(str(exc)) from exc
@@ -100,11 +128,16 @@ class _Runner:
         self.salon_id, self.run_id, self.deps, self.progress = salon_id, run.id, deps, progress
         self.checkpoints = dict(run.checkpoints)
         self.deadline, self.clock = deadline, clock
+        self.entity = ""  # the entity being fetched (names an access failure)
+        from workers.sync.company import salon_zone
+
+        self.tz = salon_zone(salon_id)
 
     def run(self) -> bool:
         for entity, cp in list(self.checkpoints.items()):
             if cp.get("status") == "done":
                 continue
+            self.entity = entity
             if entity == "company":
                 self._company()
             elif entity in LIST_ENTITIES:
@@ -118,29 +151,28 @@ class _Runner:
     def _all_done(self) -> bool:
         return all(cp.get("status") == "done" for cp in self.checkpoints.values())
 
-    def _save(self, entity, cp, items=None) -> None:
+    def _save(self, entity, cp, items=None, fetched_at=None) -> None:
         """Rows and checkpoint in one transaction: the checkpoint never points past uncommitted rows."""
         self.checkpoints[entity] = cp
         with self.deps.database.atomic():
             if items is not None:
-                upsert(entity, self.salon_id, items)
+                upsert(entity, self.salon_id, items, now=fetched_at, tz=self.tz)
             SyncRun.update(checkpoints=self.checkpoints, entity=entity, requests=SyncRun.requests + 1,
                            updated_at=utcnow()).where(SyncRun.id == self.run_id).execute()
         self.progress.report("running", entity, cp["done"], cp["total"], force=cp["status"] == "done",
                              checkpoints=self.checkpoints)
 
     def _company(self) -> None:
-        company = self.deps.api.company(self.salon_id)
-        title = str(company.get("title") or "")[:255]
-        with self.deps.database.atomic():
-            if title:
-                Salon.update(title=title, updated_at=utcnow()).where(
-                    (Salon.salon_id == self.salon_id) & (Salon.title == "")).execute()
+        from workers.sync.company import refresh_company, salon_zone
+
+        refresh_company(self.salon_id, self.deps)  # the card, the salon's title and its timezone
+        self.tz = salon_zone(self.salon_id)
         self._save("company", {"status": "done", "page": 2, "done": 1, "total": 1})
 
     def _list(self, entity) -> None:
+        fetched_at = utcnow()
         items = list(getattr(self.deps.api, entity)(self.salon_id))
-        self._save(entity, {"status": "done", "page": 2, "done": len(items), "total": len(items)}, items)
+        self._save(entity, {"status": "done", "page": 2, "done": len(items), "total": len(items)}, items, fetched_at)
 
     def _pages(self, entity) -> bool:
         cp = dict(self.checkpoints[entity])
@@ -150,11 +182,18 @@ class _Runner:
             fetch = lambda page: self.deps.api.records_page(  # noqa: E731
                 self.salon_id, page, cp["start_date"], cp["end_date"], cp.get("changed_after"))
         done = cp.get("done", 0)
-        for page in pages(fetch, start_page=cp.get("page", 1), done=done):
+        fetched = {}
+
+        def timed(page):  # when each page was read: a deletion applied after it must win (mapping._newer_wins)
+            fetched[page] = utcnow()
+            return fetch(page)
+
+        for page in pages(timed, start_page=cp.get("page", 1), done=done):
             done += len(page.items)
-            finished = not page.items or done >= page.total
-            cp.update(page=page.number + 1, done=done, total=page.total, status="done" if finished else "running")
-            self._save(entity, dict(cp), page.items)
+            finished = page.last
+            total = page.total if page.total is not None else (done if finished else done + (page.size or 0))
+            cp.update(page=page.number + 1, done=done, total=total, status="done" if finished else "running")
+            self._save(entity, dict(cp), page.items, fetched.pop(page.number, None))
             if finished:
                 return True
             if self.clock() > self.deadline:
@@ -186,11 +225,14 @@ def mark_missing_deleted(run: SyncRun) -> dict:
     window = run.checkpoints.get("records", {})
     start = dt.datetime.fromisoformat(window["start_date"]) + dt.timedelta(days=1)
     end = dt.datetime.fromisoformat(window["end_date"])
+    # A row changed after the run started (a webhook) is newer than what the run read: never flag it.
     clients = (Client.update(deleted=True)
                .where((Client.salon_id == run.salon_id) & (Client.synced_at < run.started_at) &
+                      (Client.changed_at.is_null() | (Client.changed_at < run.started_at)) &
                       (Client.deleted == False)).execute())  # noqa: E712
     records = (Record.update(deleted=True)
                .where((Record.salon_id == run.salon_id) & (Record.synced_at < run.started_at) &
+                      (Record.changed_at.is_null() | (Record.changed_at < run.started_at)) &
                       (Record.deleted == False) & (Record.datetime >= start) & (Record.datetime < end))  # noqa: E712
                .execute())
     return {"clients": clients, "records": records}
@@ -198,7 +240,8 @@ def mark_missing_deleted(run: SyncRun) -> dict:
 
 def finish(salon_id: int, run_id: int, deps) -> None:
     with deps.database.atomic():
-        gone = mark_missing_deleted(SyncRun.get_by_id(run_id))
+        run = SyncRun.get_by_id(run_id)
+        gone = mark_missing_deleted(run)
     if any(gone.values()):
         logger.info("salon %s: flagged deleted after full sync: %s", salon_id, gone)
     counts = count_rows(salon_id)
@@ -210,6 +253,8 @@ def finish(salon_id: int, run_id: int, deps) -> None:
     total = sum(counts.values())
     deps.live.publish(salon_id, "sync", {"status": "done", "entity": "all", "done": total, "total": total,
                                          "counts": counts, "percent": 100, "code": "sync_done"})
+    if run.kind == "full":
+        deps.enqueue("sync_schedules", salon_id)  # staff are stored now: their schedules follow (schedules.py)
     from workers.onboarding.completion import maybe_complete
 
     maybe_complete(salon_id, deps)

@@ -1,10 +1,15 @@
-"""YCLIENTS objects → rows of models/synced.py (typed columns + the raw object), and bulk upserts."""
+"""YCLIENTS objects → rows of models/synced.py (typed columns + the raw object), and bulk upserts.
+
+Times with an offset are converted to naive UTC; times without one (YCLIENTS' `date`, some payloads'
+`datetime`) are read in the salon's timezone (models/company.py) first: 10:00 in Yekaterinburg is 05:00 UTC.
+"""
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
 
-from peewee import chunked
+from peewee import EXCLUDED, chunked, fn
 
 from models.db import utcnow
 from models.synced import Client, Record, Service, ServiceCategory, Staff
@@ -12,17 +17,29 @@ from models.synced import Client, Record, Service, ServiceCategory, Staff
 CHUNK = 200  # rows per INSERT; well under SQLite's bound-parameter limit
 
 
-def parse_time(value) -> dt.datetime | None:
-    """An ISO 8601 time with offset (or 'YYYY-MM-DD HH:MM:SS') as naive UTC; None when absent or unreadable."""
+UTC = dt.timezone.utc
+
+
+def parse_time(value, tz: dt.tzinfo | None = None) -> dt.datetime | None:
+    """An ISO 8601 time as naive UTC; None when absent or unreadable. A time without an offset
+    ('YYYY-MM-DD HH:MM:SS') is salon-local: read in `tz` (UTC only when no timezone is known)."""
     if not value or not isinstance(value, str):
         return None
     try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return moment
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz or UTC)
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def zone(name: str | None) -> dt.tzinfo:
+    """The IANA zone `name`, or UTC when it is empty or unknown (never raises on YCLIENTS data)."""
+    try:
+        return ZoneInfo(name) if name else UTC
+    except (ValueError, KeyError, OSError):
+        return UTC
 
 
 def _int(value, default=None):
@@ -43,40 +60,40 @@ def _text(value, limit=255) -> str:
     return ("" if value is None else str(value))[:limit]
 
 
-def category_row(salon_id, item, now):
+def category_row(salon_id, item, now, tz=None):
     return {"salon_id": salon_id, "yclients_id": int(item["id"]), "data": item, "synced_at": now,
             "title": _text(item.get("title")), "weight": _int(item.get("weight"), 0)}
 
 
-def service_row(salon_id, item, now):
+def service_row(salon_id, item, now, tz=None):
     return {"salon_id": salon_id, "yclients_id": int(item["id"]), "data": item, "synced_at": now,
             "category_id": _int(item.get("category_id")), "title": _text(item.get("title")),
             "price_min": _money(item.get("price_min")), "price_max": _money(item.get("price_max")),
             "duration": _int(item.get("duration")), "active": bool(_int(item.get("active"), 1))}
 
 
-def staff_row(salon_id, item, now):
+def staff_row(salon_id, item, now, tz=None):
     return {"salon_id": salon_id, "yclients_id": int(item["id"]), "data": item, "synced_at": now,
             "name": _text(item.get("name")), "specialization": _text(item.get("specialization")),
             "bookable": bool(item.get("bookable", True)), "fired": bool(_int(item.get("fired"), 0))}
 
 
-def client_row(salon_id, item, now):
+def client_row(salon_id, item, now, tz=None):
     return {"salon_id": salon_id, "yclients_id": int(item["id"]), "data": item, "synced_at": now,
             "name": _text(item.get("name")), "phone": _text(item.get("phone"), 32),
             "email": _text(item.get("email")), "visits_count": _int(item.get("visits_count"), 0),
-            "changed_at": parse_time(item.get("last_change_date")), "deleted": bool(item.get("deleted", False))}
+            "changed_at": parse_time(item.get("last_change_date"), tz), "deleted": bool(item.get("deleted", False))}
 
 
-def record_row(salon_id, item, now):
+def record_row(salon_id, item, now, tz=None):
     client = item.get("client") or {}
     staff = item.get("staff") or {}
     return {"salon_id": salon_id, "yclients_id": int(item["id"]), "data": item, "synced_at": now,
             "staff_id": _int(item.get("staff_id"), _int(staff.get("id"))), "client_id": _int(client.get("id")),
-            "datetime": parse_time(item.get("datetime")) or parse_time(item.get("date")),
+            "datetime": parse_time(item.get("datetime"), tz) or parse_time(item.get("date"), tz),
             "seance_length": _int(item.get("seance_length")), "attendance": _int(item.get("attendance"), 0),
-            "comment": _text(item.get("comment"), 10_000), "changed_at": parse_time(item.get("last_change_date")),
-            "deleted": bool(item.get("deleted", False))}
+            "comment": _text(item.get("comment"), 10_000),
+            "changed_at": parse_time(item.get("last_change_date"), tz), "deleted": bool(item.get("deleted", False))}
 
 
 ENTITIES = {
@@ -88,26 +105,42 @@ ENTITIES = {
 }
 
 
-def upsert(entity: str, salon_id: int, items: list, now: dt.datetime | None = None) -> int:
-    """Insert or update `items` keyed (salon_id, yclients_id); the caller holds the transaction."""
+TIMED = (Client, Record)  # entities with changed_at: a stored newer change (a webhook) wins over a page
+
+
+def _newer_wins(model):
+    """ON CONFLICT ... WHERE: overwrite a stored row only when it is not newer than the incoming one.
+
+    The incoming change time is the item's last_change_date, else `synced_at`, which the caller sets to
+    when the page was FETCHED: a deletion (or update) applied by a webhook after that moment is newer than
+    anything the page can say, so a full sync can never revive a record deleted after its page was read."""
+    if model not in TIMED:
+        return None
+    return model.changed_at.is_null() | (model.changed_at <= fn.COALESCE(EXCLUDED.changed_at, EXCLUDED.synced_at))
+
+
+def upsert(entity: str, salon_id: int, items: list, now: dt.datetime | None = None, tz=None) -> int:
+    """Insert or update `items` keyed (salon_id, yclients_id); the caller holds the transaction.
+    `now` should be when the items were fetched; `tz` is the salon's timezone for offset-less times."""
     model, to_row = ENTITIES[entity]
     now = now or utcnow()
     rows = {}
     for item in items:
         if isinstance(item, dict) and _int(item.get("id")) is not None:
-            rows[int(item["id"])] = to_row(salon_id, item, now)  # a page repeating an id keeps the last copy
+            rows[int(item["id"])] = to_row(salon_id, item, now, tz)  # a page repeating an id keeps the last copy
     if not rows:
         return 0
     preserve = [f for f in model._meta.sorted_fields if f.name not in ("id", "salon_id", "yclients_id")]
+    where = _newer_wins(model)
     for batch in chunked(list(rows.values()), CHUNK):
         query = model.insert_many(batch).on_conflict(conflict_target=[model.salon_id, model.yclients_id],
-                                                     preserve=preserve)
-        if not _execute_prepared(model, batch, preserve):
+                                                     preserve=preserve, where=where)
+        if not _execute_prepared(model, batch, preserve, where):
             query.execute()
     return len(rows)
 
 
-def _execute_prepared(model, batch: list[dict], preserve) -> bool:
+def _execute_prepared(model, batch: list[dict], preserve, where=None) -> bool:
     """The same upsert as one statement prepared for ONE row and executed for all (SQLite `executemany`,
     psycopg2 `execute_values`). Building the SQL per value in peewee was ~80 % of the sync's storage time
     (docs/performance.md); False (use peewee's path) whenever the rows do not fit the template exactly."""
@@ -116,7 +149,7 @@ def _execute_prepared(model, batch: list[dict], preserve) -> bool:
         return False
     db = model._meta.database
     template = model.insert_many([tuple(batch[0][f.name] for f in fields)], fields=fields).on_conflict(
-        conflict_target=[model.salon_id, model.yclients_id], preserve=preserve)
+        conflict_target=[model.salon_id, model.yclients_id], preserve=preserve, where=where)
     sql, params = template.sql()
     group = "(" + ", ".join([db.param] * len(fields)) + ")"
     if len(params) != len(fields) or sql.count(group) != 1:

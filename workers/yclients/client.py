@@ -15,7 +15,7 @@ from typing import Any, Callable
 import requests
 
 from workers.logs import redact
-from workers.yclients.errors import PermanentError, RateLimited, TransientError, YclientsError
+from workers.yclients.errors import AccessDenied, PermanentError, RateLimited, TransientError, YclientsError
 from workers import metrics
 
 logger = logging.getLogger("aiadmin.yclients")
@@ -53,12 +53,14 @@ def _snippet(text: str) -> str:
 
 
 class YclientsClient:
-    def __init__(self, base_url: str, partner_token: str, *, user_token: str = "", timeout: float = 10.0,
+    def __init__(self, base_url: str, partner_token: str, *, user_token: str = "", partner_id: str = "",
+                 timeout: float = 10.0,
                  limiter=None, attempts: int = 3, session: requests.Session | None = None,
                  sleep: Callable[[float], None] = time.sleep, backoff: float = 0.5):
         self.base_url = base_url.rstrip("/")
         self.partner_token = partner_token
         self.user_token = user_token
+        self.partner_id = str(partner_id or "")
         self.timeout = timeout
         self.limiter = limiter
         self.attempts = max(1, attempts)
@@ -68,12 +70,17 @@ class YclientsClient:
         self.requests_made = 0
 
     def headers(self, user_auth: bool = True) -> dict[str, str]:
-        # Marketplace partner calls carry the partner bearer only (reference §3.3); data calls add User.
+        # Marketplace partner calls carry the partner bearer only (reference §3.3). Data calls (/api/v1) add the
+        # optional User token and X-Partner-Id: without it YCLIENTS answered 403 «Нет прав на управление
+        # компанией» / «Не указан идентификатор партнера» (reference §5.2, I-20).
         auth = f"Bearer {self.partner_token}"
         if user_auth and self.user_token:
             auth += f", User {self.user_token}"
-        return {"Authorization": auth, "Accept": ACCEPT, "Content-Type": "application/json",
-                "User-Agent": USER_AGENT}
+        headers = {"Authorization": auth, "Accept": ACCEPT, "Content-Type": "application/json",
+                   "User-Agent": USER_AGENT}
+        if user_auth and self.partner_id:
+            headers["X-Partner-Id"] = self.partner_id
+        return headers
 
     def request(self, method: str, path: str, *, params=None, json=None, allow_redirects: bool = True,
                 accept_status: tuple[int, ...] = (), user_auth: bool = True) -> Reply:
@@ -128,6 +135,9 @@ class YclientsClient:
             if status == 429:
                 raise RateLimited(f"YCLIENTS {method} {path}: 429", status=status,
                                   retry_after=_retry_after(headers["Retry-After"]), body=_snippet(body))
+            if status in (401, 403):
+                raise AccessDenied(f"YCLIENTS {method} {path}: {status} with a non-JSON body", status=status,
+                                   body=_snippet(body))
             if 400 <= status < 500:
                 raise PermanentError(f"YCLIENTS {method} {path}: {status} with a non-JSON body",
                                      status=status, body=_snippet(body))
@@ -140,6 +150,8 @@ class YclientsClient:
                               retry_after=_retry_after(headers["Retry-After"]))
         if status >= 500:
             raise TransientError(f"YCLIENTS {method} {path}: {status} {message}", status=status, message=message)
+        if status in (401, 403):
+            raise AccessDenied(f"YCLIENTS {method} {path}: {status} {message}", status=status, message=message)
         if status >= 400:
             raise PermanentError(f"YCLIENTS {method} {path}: {status} {message}", status=status, message=message)
         if payload.get("success") is False:
@@ -155,9 +167,10 @@ def client_from_settings(settings, redis_client=None) -> YclientsClient:
 
     limiter = SlidingWindowLimiter(redis_client or make_redis(settings), settings.yclients_rate_limit)
     return YclientsClient(settings.yclients_api_url, settings.yclients_partner_token,
-                          user_token=settings.yclients_user_token, timeout=settings.http_timeout,
+                          user_token=settings.yclients_user_token, partner_id=settings.yclients_partner_id,
+                          timeout=settings.http_timeout,
                           limiter=limiter)
 
 
 __all__ = ["YclientsClient", "Reply", "client_from_settings", "YclientsError", "TransientError",
-           "RateLimited", "PermanentError"]
+           "RateLimited", "PermanentError", "AccessDenied"]

@@ -30,3 +30,8 @@ class RateLimited(TransientError):
 
 class PermanentError(YclientsError):
     """A 4xx other than 429 (401 bad token, 403, 404, 422 validation): retrying cannot help."""
+
+
+class AccessDenied(PermanentError):
+    """401/403: YCLIENTS refuses our credentials for this salon (token, `X-Partner-Id`, the app not installed).
+    Retrying cannot help until someone fixes the settings or the install; support re-queues it then."""

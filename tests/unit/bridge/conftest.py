@@ -100,7 +100,7 @@ def reload(salon_id=42) -> Salon:
 
 
 @pytest.fixture
-def relay(settings, database, redis_client, live, jobs, waha):
+def relay(settings, database, redis_client, live, jobs, waha, clock):
     """The bridge relay app over the test database/Redis; `post(envelope)` signs and posts like WAHA."""
     from bridge.relay import create_app
 
@@ -114,7 +114,7 @@ def relay(settings, database, redis_client, live, jobs, waha):
             return None
 
     context = {"settings": settings, "database": _KeepOpen(), "redis": redis_client, "jobs": jobs, "live": live,
-               "waha": waha}
+               "waha": waha, "clock": clock}
     app = create_app(settings, context=context)
     client = app.test_client()
 

@@ -14,6 +14,7 @@ from sandbox.yclients import webhooks
 
 TOKEN = "partner-secret"
 H = {"Authorization": f"Bearer {TOKEN}"}
+D = {**H, "X-Partner-Id": "1"}  # data methods documented as Bearer+User also need our partner id (I-20)
 
 
 @pytest.fixture
@@ -103,20 +104,20 @@ def test_forced_403_marks_the_salon_installed(client):
 
 def test_clients_are_capped_at_200_per_page_whatever_was_asked(client):
     body = client.post(f"/api/v1/company/{SMALL}/clients/search", json={"page": 1, "page_size": 1000},
-                       headers=H).get_json()
+                       headers=D).get_json()
     assert len(body["data"]) == 200 and body["meta"]["total_count"] == 1400
     last = client.post(f"/api/v1/company/{SMALL}/clients/search", json={"page": 7, "page_size": 200},
-                       headers=H).get_json()
+                       headers=D).get_json()
     assert len(last["data"]) == 200 and last["data"][-1]["id"] == body["data"][0]["id"] + 1399
 
 
 def test_records_are_capped_and_filtered_by_the_date_window(client):
     today = dt.date.today()
     query = f"start_date={today - dt.timedelta(days=30)}&end_date={today + dt.timedelta(days=90)}"
-    body = client.get(f"/api/v1/records/{SMALL}?page=1&count=5000&{query}", headers=H).get_json()
+    body = client.get(f"/api/v1/records/{SMALL}?page=1&count=5000&{query}", headers=D).get_json()
     assert len(body["data"]) == 200 and body["meta"]["total_count"] == 4000
     week = client.get(f"/api/v1/records/{SMALL}?page=1&count=50&start_date={today}&end_date={today}",
-                      headers=H).get_json()
+                      headers=D).get_json()
     assert 0 < week["meta"]["total_count"] < 100
     assert all(r["datetime"].startswith(today.isoformat()) for r in week["data"])
 
@@ -175,3 +176,130 @@ def test_webhook_payloads_match_the_reference_shapes():
 def test_data_webhook_needs_a_registered_url(client):
     answer = client.post("/_sandbox/webhooks", json={"kind": "record", "status": "create", "salon_id": SMALL})
     assert answer.status_code == 400
+
+
+# -- issue 15: the inconvenient parts of the real API ------------------------------------------------
+
+def _clients(client, headers):
+    return client.post(f"/api/v1/company/{SMALL}/clients/search", json={"page": 1, "page_size": 5}, headers=headers)
+
+
+def test_user_methods_without_x_partner_id_get_403_not_specified(client):
+    answer = _clients(client, H)
+    assert answer.status_code == 403
+    assert answer.get_json()["meta"]["message"] == "Не указан идентификатор партнера"
+    assert client.get(f"/api/v1/records/{SMALL}?start_date=2026-01-01&end_date=2026-01-02",
+                      headers=H).status_code == 403
+    assert client.get(f"/api/v1/company/{SMALL}", headers=H).status_code == 200  # the card is a public method
+
+
+def test_a_wrong_partner_id_or_an_uninstalled_salon_gets_403_no_rights(client):
+    answer = _clients(client, {**H, "X-Partner-Id": "999"})
+    assert answer.status_code == 403 and answer.get_json()["meta"]["message"] == "Нет прав на управление компанией"
+    client.get(f"/connect?salon_id={SMALL}")
+    assert activate(client).status_code == 301
+    assert _clients(client, D).status_code == 200
+    assert client.post(f"/marketplace/salon/{SMALL}/application/18289/uninstall", headers=H).status_code == 200
+    assert _clients(client, D).get_json()["meta"]["message"] == "Нет прав на управление компанией"
+
+
+def test_the_company_card_has_timezone_contacts_and_working_hours(client):
+    from sandbox.yclients.data import URAL
+
+    card = client.get(f"/api/v1/company/{URAL}", headers=H).get_json()["data"]
+    assert card["timezone_name"] == "Asia/Yekaterinburg" and card["timezone"] == 5
+    assert card["title"] == "Студия «Урал»" and card["phone"] and card["email"] and card["schedule"]
+    record = client.get(f"/api/v1/records/{URAL}?start_date=2020-01-01&end_date=2040-01-01&count=1",
+                        headers=D).get_json()["data"][0]
+    assert record["datetime"].endswith("+05:00")
+
+
+def test_faults_drop_total_count_and_record_offsets(client):
+    client.post("/_sandbox/faults", json={"omit_total_count": True, "naive_datetimes": True})
+    assert "total_count" not in _clients(client, D).get_json()["meta"]
+    body = client.get(f"/api/v1/records/{SMALL}?start_date=2020-01-01&end_date=2040-01-01&count=1",
+                      headers=D).get_json()
+    assert "total_count" not in body["meta"]
+    assert len(body["data"][0]["datetime"]) == 19 and "+" not in body["data"][0]["datetime"]
+
+
+def test_staff_schedules_give_working_intervals_per_day(client):
+    staff = client.get(f"/api/v1/company/{SMALL}/staff", headers=H).get_json()["data"]
+    days = client.get(f"/api/v1/schedule/{SMALL}/{staff[0]['id']}/2026-03-01/2026-03-30", headers=D).get_json()
+    assert len(days["data"]) == 30
+    working = [d for d in days["data"] if d["is_working"]]
+    assert 0 < len(working) < 30 and all(d["slots"] and "from" in d["slots"][0] for d in working)
+    assert client.get(f"/api/v1/schedule/{SMALL}/{staff[0]['id']}/2026-03-01/2026-03-30",
+                      headers=H).status_code == 403
+    assert client.get(f"/api/v1/schedule/{SMALL}/1/2026-03-01/2026-03-30", headers=D).status_code == 404
+
+
+def test_a_deleted_record_leaves_lists_and_comes_back_deleted_with_with_deleted(client):
+    query = "start_date=2020-01-01&end_date=2040-01-01&count=200"
+    first = client.get(f"/api/v1/records/{SMALL}?{query}", headers=D).get_json()
+    victim = first["data"][3]["id"]
+    assert client.post(f"/_sandbox/salons/{SMALL}/records/{victim}/delete").status_code == 200
+    after = client.get(f"/api/v1/records/{SMALL}?{query}", headers=D).get_json()
+    assert after["meta"]["total_count"] == first["meta"]["total_count"] - 1
+    assert victim not in [r["id"] for r in after["data"]]
+    changed = client.get(f"/api/v1/records/{SMALL}?{query}&changed_after=2030-01-01T00:00:00%2B00:00&with_deleted=1",
+                         headers=D).get_json()
+    assert changed["data"] == []
+    recent = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)).isoformat(timespec="seconds")
+    changed = client.get(f"/api/v1/records/{SMALL}", query_string={
+        "start_date": "2020-01-01", "end_date": "2040-01-01", "changed_after": recent, "with_deleted": 1},
+        headers=D).get_json()
+    assert [(r["id"], r["deleted"]) for r in changed["data"]] == [(victim, True)]
+
+
+def _status(client, salon_id=SMALL):
+    return client.get(f"/marketplace/salon/{salon_id}/application/18289", headers=H)
+
+
+def test_the_status_method_follows_connect_callback_uninstall_and_reinstall(client):
+    assert _status(client).status_code == 404  # never installed: "Приложение не установлено в салоне"
+    client.get(f"/connect?salon_id={SMALL}")
+    pending = _status(client).get_json()["data"]
+    assert pending["connection_status"]["status"] == "pending"
+    assert pending["logs"][-1] == {**pending["logs"][-1], "status_from": "uninstalled", "status_to": "pending",
+                                   "source": "marketplace"}
+    assert activate(client).status_code == 301
+    assert _status(client).get_json()["data"]["connection_status"]["status"] == "active"
+    client.get(f"/connect?salon_id={SMALL}")  # pressing again on an installed application: still active
+    assert _status(client).get_json()["data"]["connection_status"]["status"] == "active"
+    assert client.post(f"/marketplace/salon/{SMALL}/application/18289/uninstall", headers=H).status_code == 200
+    assert _status(client).get_json()["data"]["connection_status"]["status"] == "uninstalled"
+    client.get(f"/connect?salon_id={SMALL}")
+    assert _status(client).get_json()["data"]["connection_status"]["status"] == "pending"
+
+
+def test_uninstalling_while_still_pending_leaves_it_uninstalled(client):
+    client.get(f"/connect?salon_id={SMALL}")
+    assert client.post(f"/marketplace/salon/{SMALL}/application/18289/uninstall", headers=H).status_code == 200
+    assert _status(client).get_json()["data"]["connection_status"]["status"] == "uninstalled"
+
+
+def test_the_status_method_needs_the_partner_token_and_our_application(client):
+    client.get(f"/connect?salon_id={SMALL}")
+    assert client.get(f"/marketplace/salon/{SMALL}/application/18289",
+                      headers={"Authorization": "Bearer wrong"}).status_code == 401
+    denied = client.get(f"/marketplace/salon/{SMALL}/application/1", headers=H)
+    assert denied.status_code == 403 and denied.get_json()["meta"]["message"] == "Нет доступа к приложению"
+
+
+@pytest.mark.parametrize("answer, status, json_body", [(403, 403, True), (404, 404, True), (503, 503, True),
+                                                       ("html", 502, False)])
+def test_the_status_method_can_be_denied_or_made_to_fail(client, answer, status, json_body):
+    client.get(f"/connect?salon_id={SMALL}")
+    client.post("/_sandbox/faults", json={"status_answer": answer})
+    response = _status(client)
+    assert response.status_code == status and response.is_json == json_body
+    client.post("/_sandbox/faults", json={"status_answer": None})
+    assert _status(client).status_code == 200
+
+
+def test_connect_can_sign_for_another_user_of_the_salon(client):
+    response = client.get(f"/connect?salon_id={SMALL}&user_id=7654321&user_name=Коллега")
+    user_data = parse_qs(urlparse(response.headers["Location"]).query)["user_data"][0]
+    user = json.loads(base64.urlsafe_b64decode(user_data))
+    assert user["id"] == 7654321 and user["name"] == "Коллега" and user["salon_name"] == "KULTURA Малаховка"

@@ -108,8 +108,11 @@ def _data(salon):
     return {"resource": "record", "status": "update", "company_id": salon, "resource_id": 1, "data": {}}
 
 
-def test_an_address_sending_refused_webhooks_is_cut_off_before_its_body_is_read(client, settings, jobs,
-                                                                                  monkeypatch):
+def _lifecycle(salon, token):
+    return {"salon_id": salon, "application_id": 18289, "event": "freeze", "partner_token": token}
+
+
+def test_an_address_sending_refused_webhooks_gets_429_for_its_refusals(client, settings, jobs, monkeypatch):
     from web import webhooks
 
     _webhook_salons()
@@ -118,11 +121,28 @@ def test_an_address_sending_refused_webhooks_is_cut_off_before_its_body_is_read(
     codes = [client.post("/webhook/yclients/" + "x" * 40, json=_data(SALON), **attacker).status_code
              for _ in range(7)]
     assert codes == [403] * 5 + [429] * 2
-    # Even a valid request from that address waits; YCLIENTS from its own address is unaffected.
-    assert client.post("/webhook/yclients/" + "a" * 40, json=_data(SALON), **attacker).status_code == 429
-    assert client.post("/webhook/yclients/" + "a" * 40, json=_data(SALON),
-                       **_from("203.0.113.20")).status_code == 200
-    assert len(jobs.sent) == 1
+    assert client.post("/webhook/yclients", json=_data(SALON), **attacker).status_code == 429  # tokenless data
+    assert client.post("/webhook/yclients", json=_lifecycle(SALON, "forged"), **attacker).status_code == 429
+    # Another address is unaffected.
+    assert client.post("/webhook/yclients/" + "x" * 40, json=_data(SALON), **_from("203.0.113.20")).status_code == 403
+    assert jobs.sent == []
+
+
+def test_authenticated_deliveries_are_never_limited_even_from_a_blocked_address(client, settings, jobs, monkeypatch):
+    # Issue 15: tokenless data webhooks on the shared URL (401) from YCLIENTS' own address must not block the
+    # lifecycle webhooks (valid partner token) or the key-URL deliveries coming from that same address.
+    from models.webhook_delivery import WebhookDelivery
+    from web import webhooks
+
+    _webhook_salons()
+    monkeypatch.setattr(webhooks, "REFUSALS_PER_IP", ("webhook:refused:ip:{ip}", 3, 60))
+    yclients = _from("185.20.30.40")
+    refused = [client.post("/webhook/yclients", json=_data(SALON), **yclients).status_code for _ in range(5)]
+    assert refused == [401] * 3 + [429] * 2
+    lifecycle = client.post("/webhook/yclients", json=_lifecycle(SALON, settings.yclients_partner_token), **yclients)
+    assert lifecycle.status_code == 200, lifecycle.get_json()
+    assert client.post("/webhook/yclients/" + "a" * 40, json=_data(SALON), **yclients).status_code == 200
+    assert WebhookDelivery.select().count() == 2 and len(jobs.sent) == 2
 
 
 def test_accepted_webhooks_never_count_against_the_address(client, settings, monkeypatch):
@@ -135,18 +155,14 @@ def test_accepted_webhooks_never_count_against_the_address(client, settings, mon
     assert codes == {200}
 
 
-def test_a_delivery_flood_for_one_salon_is_capped_without_touching_another_salon(client, settings, jobs,
-                                                                                  monkeypatch):
+def test_a_burst_of_deliveries_for_one_salon_is_never_limited(client, settings, jobs):
     from models.webhook_delivery import WebhookDelivery
-    from web import webhooks
 
     _webhook_salons()
-    monkeypatch.setattr(webhooks, "DELIVERIES_PER_SALON", ("webhook:salon:{salon}", 4, 60))
-    codes = [client.post("/webhook/yclients/" + "a" * 40, json=_data(SALON)).status_code for _ in range(6)]
-    assert codes == [200] * 4 + [429] * 2
-    assert client.post("/webhook/yclients/" + "b" * 40, json=_data(OTHER)).status_code == 200
-    assert WebhookDelivery.select().where(WebhookDelivery.salon_id == SALON).count() == 4
-    assert WebhookDelivery.select().where(WebhookDelivery.salon_id == OTHER).count() == 1
+    codes = {client.post("/webhook/yclients/" + "a" * 40, json={**_data(SALON), "resource_id": n}).status_code
+             for n in range(50)}
+    assert codes == {200}
+    assert WebhookDelivery.select().where(WebhookDelivery.salon_id == SALON).count() == 50
 
 
 def test_limiter_keys_expire_with_their_window_so_a_flood_of_addresses_leaves_nothing_behind(redis_client):

@@ -21,8 +21,9 @@ class Enqueued(list):
 class FakeApi:
     """Activation answers are scripted: a list of Reply objects or exceptions, consumed in order."""
 
-    def __init__(self, *answers, installed_active=False):
+    def __init__(self, *answers, installed_active=False, company_card=None):
         self.answers = list(answers)
+        self.company_card = company_card or {}
         self.calls = []
         self.installed_active = installed_active
         self.status_checks = 0
@@ -37,6 +38,11 @@ class FakeApi:
     def is_installed_and_active(self, salon_id):
         self.status_checks += 1
         return self.installed_active
+
+    def company(self, salon_id):
+        if isinstance(self.company_card, Exception):
+            raise self.company_card
+        return self.company_card
 
 
 def deps_for(settings, database, redis_client, api=None, message_id="msg-1"):
@@ -67,6 +73,11 @@ class DataApi:
 
     def company(self, salon_id):
         return self.data.company()
+
+    def staff_schedule(self, salon_id, staff_id, start_date, end_date):
+        import datetime as dt
+
+        return self.data.schedule(staff_id, dt.date.fromisoformat(start_date), dt.date.fromisoformat(end_date))
 
     def service_categories(self, salon_id):
         return self.data.service_categories()

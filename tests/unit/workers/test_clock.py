@@ -21,7 +21,8 @@ def sent_between(clock, start, end, step=1):
 def test_the_schedule_names_only_declared_actors():
     assert {e.actor for e in SCHEDULE} == {
         "sweep_webhook_deliveries", "schedule_incremental_syncs", "schedule_full_syncs",
-        "reconcile_whatsapp_sessions", "expire_abandoned_onboardings", "reconcile_onboardings"}
+        "reconcile_whatsapp_sessions", "expire_abandoned_onboardings", "reconcile_onboardings",
+        "schedule_schedule_syncs", "schedule_company_refreshes"}
     assert {e.actor for e in SCHEDULE} <= set(registry.specs())
 
 
@@ -34,7 +35,7 @@ def test_one_day_of_ticks_enqueues_each_job_at_its_rate(redis_client):
     counts = {a: actors.count(a) for a in set(actors)}
     assert counts == {"sweep_webhook_deliveries": 1440, "reconcile_onboardings": 1440, "reconcile_whatsapp_sessions": 288,
                       "schedule_incremental_syncs": 96, "expire_abandoned_onboardings": 24,
-                      "schedule_full_syncs": 1}
+                      "schedule_full_syncs": 1, "schedule_schedule_syncs": 24, "schedule_company_refreshes": 1}
     assert [a for a, _, _ in jobs.sent] == actors
 
 

@@ -225,3 +225,25 @@ def test_the_actors_are_thin_wrappers_over_the_services(salon, database, waha, l
     from bridge.errors import PermanentGatewayError, RetryableGatewayError
     assert PermanentGatewayError in spec.options["throws"]
     assert not issubclass(RetryableGatewayError, spec.options["throws"])
+
+
+def test_uninstall_ends_every_onboarding_session_and_tells_open_sockets(salon, database, waha, live, settings,
+                                                                         redis_client):
+    import json
+
+    from models.live import channel
+
+    pubsub = redis_client.pubsub()
+    pubsub.subscribe(channel(SALON))
+    pubsub.get_message(timeout=1)  # the subscribe confirmation
+    process(store(event("uninstall", settings)), database, waha, live)
+    assert Salon.get_by_id(SALON).session_generation == 1
+    messages = []
+    while (message := pubsub.get_message(timeout=1)) is not None:
+        if message["type"] == "message":
+            messages.append(json.loads(message["data"]))
+    assert messages[-1]["type"] == "session_ended" and messages[-1]["data"] == {"generation": 1}
+    assert "session_ended" not in (live.snapshot(SALON)["data"].get("error") or {}).get("code", "")
+    process(store(event("uninstall", settings)), database, waha, live)  # a repeat changes nothing more
+    assert Salon.get_by_id(SALON).session_generation == 1
+    pubsub.close()

@@ -174,3 +174,13 @@ def test_bridge_serves_metrics_too(database, settings, redis_client):
     response = client.get("/metrics", headers={"Authorization": "Bearer test-health-token"})
     assert response.status_code == 200
     assert samples(response.get_data(as_text=True))[("aiadmin_messages_sent_total", (("outcome", "sent"),))] == 1
+
+
+def test_two_processes_forgetting_the_same_dead_files_do_not_crash(tmp_path, monkeypatch):
+    import glob
+
+    # Both processes listed the dead process's file; the other one removed it before we did.
+    stale = str(tmp_path / "gauge_livesum_999999.db")
+    monkeypatch.setattr(glob, "glob", lambda pattern: [stale] if "999999" in pattern or "*" in pattern else [])
+    monkeypatch.setattr(metrics, "_alive", lambda pid: False)
+    metrics.forget_dead_processes(str(tmp_path))  # FileNotFoundError before the fix

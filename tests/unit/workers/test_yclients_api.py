@@ -1,6 +1,11 @@
 """The endpoint layer: request shapes from the reference, and pagination until total_count."""
+import logging
+
+import pytest
+
 from tests.unit.workers.test_yclients_client import FakeResponse, make, ok
 from workers.yclients.api import Page, YclientsApi, pages
+from workers.yclients.errors import AccessDenied
 
 
 def test_activation_callback_body_and_no_redirect_following():
@@ -38,8 +43,66 @@ def test_records_page_params_including_changed_after():
     YclientsApi(client, 1).records_page(5, 2, "2026-01-01", "2026-04-01", changed_after="2026-01-02T00:00:00+00:00")
     _, url, kw = session.calls[0]
     assert url == "http://yc/api/v1/records/5"
+    # An incremental read asks for deleted records too: that is how it learns about deletions.
     assert kw["params"] == {"page": 2, "count": 200, "start_date": "2026-01-01", "end_date": "2026-04-01",
-                            "changed_after": "2026-01-02T00:00:00+00:00"}
+                            "changed_after": "2026-01-02T00:00:00+00:00", "with_deleted": 1}
+
+
+def test_a_full_records_read_does_not_ask_for_deleted_records():
+    client, session, _, _ = make(ok([], {"total_count": 0}))
+    YclientsApi(client, 1).records_page(5, 1, "2026-01-01", "2026-04-01")
+    assert "with_deleted" not in session.calls[0][2]["params"]
+
+
+def test_a_missing_total_count_is_unknown_not_zero():
+    client, _, _, _ = make(ok([{"id": 1}], {"page": 1}))
+    assert YclientsApi(client, 1).clients_page(5, 1).total is None
+
+
+def test_without_total_count_pages_continue_while_full_and_stop_on_a_short_page():
+    sizes = {1: 200, 2: 200, 3: 37}
+    got = list(pages(lambda n: Page(n, [0] * sizes.get(n, 0), None, 200)))
+    assert [p.number for p in got] == [1, 2, 3] and [p.last for p in got] == [False, False, True]
+
+
+def test_without_total_count_an_exactly_full_last_page_ends_on_the_empty_one():
+    got = list(pages(lambda n: Page(n, [0] * (200 if n <= 2 else 0), None, 200)))
+    assert [p.number for p in got] == [1, 2, 3] and got[-1].last
+
+
+def test_endless_full_pages_stop_at_the_cap_with_a_warning(caplog):
+    with caplog.at_level(logging.WARNING, logger="aiadmin.yclients"):
+        got = list(pages(lambda n: Page(n, [0] * 200, None, 200), max_pages=7))
+    assert len(got) == 7 and got[-1].last
+    assert "cap was reached" in caplog.text
+
+
+def test_staff_schedule_path_and_data_headers():
+    client, session, _, _ = make(ok([{"date": "2026-01-01", "is_working": 1, "slots": []}]), partner_id="4242")
+    days = YclientsApi(client, 1).staff_schedule(5, 77, "2026-01-01", "2026-01-30")
+    method, url, kw = session.calls[0]
+    assert (method, url) == ("GET", "http://yc/api/v1/schedule/5/77/2026-01-01/2026-01-30")
+    assert kw["headers"]["X-Partner-Id"] == "4242" and days[0]["is_working"] == 1
+
+
+def test_partner_uninstall_is_a_marketplace_call_and_404_means_already_uninstalled():
+    client, session, _, _ = make(ok(None), FakeResponse(404, {"success": False, "data": None,
+                                                              "meta": {"message": "Приложение не установлено"}}),
+                                 partner_id="4242", user_token="u")
+    api = YclientsApi(client, 18289)
+    assert api.uninstall(962302) is True
+    method, url, kw = session.calls[0]
+    assert (method, url) == ("POST", "http://yc/marketplace/salon/962302/application/18289/uninstall")
+    assert kw["headers"]["Authorization"] == "Bearer partner-tok" and "X-Partner-Id" not in kw["headers"]
+    assert api.uninstall(962302) is False
+
+
+def test_a_403_on_data_is_access_denied_with_the_yclients_message():
+    client, _, _, _ = make(FakeResponse(403, {"success": False, "data": None,
+                                              "meta": {"message": "Не указан идентификатор партнера"}}))
+    with pytest.raises(AccessDenied) as caught:
+        YclientsApi(client, 1).clients_page(5, 1)
+    assert caught.value.status == 403 and caught.value.message == "Не указан идентификатор партнера"
 
 
 def test_pages_follow_total_count_whatever_the_page_size():
@@ -56,3 +119,53 @@ def test_pages_stop_on_an_empty_page_even_below_total():
 def test_pages_have_no_cap():
     got = list(pages(lambda n: Page(n, [0] * 200, 200 * 120)))
     assert len(got) == 120  # the old code stopped at 50 pages = 10,000 clients
+
+
+def test_installation_status_reads_connection_status_and_maps_404_and_403():
+    from tests.unit.workers.test_yclients_client import FakeResponse
+
+    client, session, _, limiter = make(
+        ok({"logs": [], "payments": [], "connection_status": {"status": "Pending", "created_at": "2026-01-01"}}),
+        FakeResponse(404, {"success": False, "data": None, "meta": {"message": "Приложение не установлено в салоне"}}),
+        FakeResponse(403, {"success": False, "data": None, "meta": {"message": "Нет доступа к приложению"}}),
+        ok({"logs": []}))
+    api = YclientsApi(client, 18289)
+    assert [api.installation_status(962302) for _ in range(4)] == ["pending", "not_installed", "forbidden", "unknown"]
+    assert session.calls[0][1] == "http://yc/marketplace/salon/962302/application/18289"
+    assert session.calls[0][2]["headers"]["Authorization"] == "Bearer partner-tok"  # partner token only
+    assert limiter.count == 4  # every call through the shared budget
+
+
+def test_installation_status_lets_transient_and_other_permanent_errors_through():
+    import pytest
+
+    from tests.unit.workers.test_yclients_client import FakeResponse
+    from workers.yclients.errors import PermanentError, TransientError
+
+    client, _, _, _ = make(FakeResponse(502, text="<html>bad gateway</html>"), FakeResponse(401, {"success": False}),
+                           attempts=1)
+    api = YclientsApi(client, 18289)
+    with pytest.raises(TransientError):
+        api.installation_status(1)
+    with pytest.raises(PermanentError):
+        api.installation_status(1)
+
+
+def test_company_title_or_none_when_yclients_does_not_give_it():
+    from tests.unit.workers.test_yclients_client import FakeResponse
+
+    client, session, _, _ = make(ok({"id": 5, "title": "KULTURA Малаховка"}), FakeResponse(403, {"success": False}),
+                                 ok({"id": 5, "title": ""}))
+    api = YclientsApi(client, 1)
+    assert [api.company_title(5) for _ in range(3)] == ["KULTURA Малаховка", None, None]
+    assert session.calls[0][1] == "http://yc/api/v1/company/5"
+
+
+def test_the_interactive_api_gives_up_fast_on_the_same_shared_budget(settings, redis_client):
+    from workers.yclients.api import INTERACTIVE_ATTEMPTS, api_from_settings, interactive_api_from_settings
+
+    interactive = interactive_api_from_settings(settings, redis_client)
+    normal = api_from_settings(settings, redis_client)
+    assert interactive.client.limiter.key == normal.client.limiter.key  # one budget for every process and job
+    assert interactive.client.limiter.max_wait <= 5 < normal.client.limiter.max_wait
+    assert interactive.client.timeout <= 5 and interactive.client.attempts == INTERACTIVE_ATTEMPTS

@@ -42,12 +42,12 @@ class Limiter:
         self.count += 1
 
 
-def make(*responses, user_token="", attempts=3):
+def make(*responses, user_token="", attempts=3, partner_id=""):
     sleeps = []
     limiter = Limiter()
     session = FakeSession(*responses)
     client = YclientsClient("http://yc", "partner-tok", user_token=user_token, timeout=3, limiter=limiter,
-                            attempts=attempts, session=session, sleep=sleeps.append)
+                            attempts=attempts, session=session, sleep=sleeps.append, partner_id=partner_id)
     return client, session, sleeps, limiter
 
 
@@ -65,6 +65,27 @@ def test_headers_timeout_and_envelope():
     assert kw["headers"]["Accept"] == "application/vnd.yclients.v2+json"
     assert kw["timeout"] == 3
     assert limiter.count == 1
+
+
+def test_data_calls_send_the_partner_id_and_marketplace_calls_do_not():
+    client, session, _, _ = make(ok({}), ok({}), user_token="user-tok", partner_id="4242")
+    client.request("GET", "/api/v1/company/1")
+    client.request("GET", "/marketplace/salon/1/application/2", user_auth=False)
+    data, marketplace = session.calls[0][2]["headers"], session.calls[1][2]["headers"]
+    assert data["X-Partner-Id"] == "4242" and data["Authorization"] == "Bearer partner-tok, User user-tok"
+    assert "X-Partner-Id" not in marketplace and marketplace["Authorization"] == "Bearer partner-tok"
+
+
+def test_401_and_403_are_access_denied_and_never_retried():
+    from workers.yclients.errors import AccessDenied
+
+    for status, message in ((401, "Необходима авторизация"), (403, "Нет прав на управление компанией")):
+        client, session, _, _ = make(FakeResponse(status, {"success": False, "data": None,
+                                                           "meta": {"message": message}}))
+        with pytest.raises(AccessDenied) as caught:
+            client.request("POST", "/api/v1/company/1/clients/search", json={})
+        assert isinstance(caught.value, PermanentError) and caught.value.message == message
+        assert len(session.calls) == 1
 
 
 def test_marketplace_calls_send_only_the_partner_bearer():

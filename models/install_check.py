@@ -1,0 +1,104 @@
+"""The install check between the redirect (web) and the worker that asks YCLIENTS: request and verdict in Redis.
+
+The web stores a request under a check id (the signature and the branch ids, hashed) and enqueues
+`verify_install(check_id)`; the worker asks YCLIENTS and writes the verdict next to it; the web reads
+the verdict (it waits a few seconds, or its "checking" page comes back for it). The verdict also
+answers repeated presses of the same link for VERDICT_TTL seconds: a short-lived cache, so a burst of
+presses (or of forged branch ids under one signature) is one round of YCLIENTS calls.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+
+PREFIX = "aiadmin:install-check:"
+REQUEST_TTL = 60  # a check still unanswered after this long is given up (the page says "try again")
+VERDICT_TTL = 20  # how long a verdict answers the same link again
+UNAVAILABLE_TTL = 5  # "YCLIENTS did not answer" is retried soon
+
+CONFIRMED = "confirmed"  # the first branch is installing/active in YCLIENTS and its title matches
+REFUSED = "refused"  # YCLIENTS does not confirm the first branch (not installed, uninstalled, no access)
+MISMATCH = "mismatch"  # the signed salon_name is not the first branch's company title
+UNAVAILABLE = "unavailable"  # YCLIENTS unreachable, 5xx, or no request budget in time
+
+# YCLIENTS' connection_status values that let a branch in: a (re)install in progress, or an owner's revisit.
+INSTALLING = "pending"
+ACTIVE = "active"
+ADMITTED = (INSTALLING, ACTIVE)
+
+
+def check_id(signature: str, salon_ids) -> str:
+    text = f"{signature.strip().lower()}|{','.join(str(int(s)) for s in salon_ids)}"
+    return hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    salon_ids: list[int]
+    salon_name: str
+    started: float
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: str
+    # Confirmed branches only, in the redirect's order: {"salon_id", "status" (YCLIENTS'), "title" or None}.
+    branches: list[dict] = field(default_factory=list)
+    reason: str = ""
+    checked_at: float = 0.0
+
+    @property
+    def confirmed(self) -> bool:
+        return self.status == CONFIRMED and bool(self.branches)
+
+    def yclients_status(self, salon_id: int) -> str | None:
+        return next((b["status"] for b in self.branches if b["salon_id"] == int(salon_id)), None)
+
+
+def _request_key(check: str) -> str:
+    return f"{PREFIX}{check}:request"
+
+
+def _verdict_key(check: str) -> str:
+    return f"{PREFIX}{check}:verdict"
+
+
+def open_request(redis_client, check: str, salon_ids, salon_name: str, now: float | None = None) -> bool:
+    """Store the request unless one is already waiting; True when this call created it (then enqueue)."""
+    body = json.dumps({"salon_ids": [int(s) for s in salon_ids], "salon_name": salon_name,
+                       "started": time.time() if now is None else now}, ensure_ascii=False)
+    return bool(redis_client.set(_request_key(check), body, nx=True, ex=REQUEST_TTL))
+
+
+def load_request(redis_client, check: str) -> CheckRequest | None:
+    raw = redis_client.get(_request_key(check))
+    if not raw:
+        return None
+    value = json.loads(raw)
+    return CheckRequest([int(s) for s in value["salon_ids"]], str(value.get("salon_name", "")),
+                        float(value.get("started", 0)))
+
+
+def write_verdict(redis_client, check: str, verdict: Verdict) -> None:
+    """Store the verdict and close the request: once the verdict expires, the next press asks YCLIENTS anew."""
+    ttl = UNAVAILABLE_TTL if verdict.status == UNAVAILABLE else VERDICT_TTL
+    pipe = redis_client.pipeline()
+    pipe.set(_verdict_key(check), json.dumps(asdict(verdict), ensure_ascii=False), ex=ttl)
+    pipe.delete(_request_key(check))
+    pipe.execute()
+
+
+def read_verdict(redis_client, check: str) -> Verdict | None:
+    raw = redis_client.get(_verdict_key(check))
+    if not raw:
+        return None
+    value = json.loads(raw)
+    return Verdict(status=value["status"], branches=list(value.get("branches") or []),
+                   reason=str(value.get("reason", "")), checked_at=float(value.get("checked_at", 0)))
+
+
+def forget(redis_client, check: str) -> None:
+    """Drop the request and the verdict, so the next press asks YCLIENTS again."""
+    redis_client.delete(_request_key(check), _verdict_key(check))

@@ -1,0 +1,78 @@
+"""5xx and 413 answers count toward a per-address budget: past it the address gets 429 before its request is
+handled, on every route, while other addresses and our own outages (503) are not affected."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.unit.security.conftest import row_counts
+from web import error_budget
+
+SALON = 962302
+_, LIMIT, WINDOW = error_budget.BUDGET
+
+
+def _from(ip: str) -> dict:
+    return {"environ_overrides": {"REMOTE_ADDR": "127.0.0.1"}, "headers": {"X-Forwarded-For": ip}}
+
+
+@pytest.fixture
+def exploding(web_app):
+    """A route that fails the way an unforeseen input would: an exception the handlers turn into a 500."""
+    def boom():
+        raise RuntimeError("unforeseen input")
+
+    web_app.add_url_rule("/webhook/boom", "boom", boom, methods=["POST"])
+    return web_app
+
+
+def test_an_address_causing_500s_is_cut_off_with_429_and_others_are_not(exploding, client):
+    statuses = [client.post("/webhook/boom", json={}, **_from("198.51.100.7")).status_code for _ in range(LIMIT + 3)]
+    assert statuses == [500] * LIMIT + [429] * 3
+    refused = client.post("/webhook/yclients", json={"event": "uninstall", "salon_id": SALON},
+                          **_from("198.51.100.7"))
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) == WINDOW  # every route, not one
+    assert client.post("/webhook/boom", json={}, **_from("203.0.113.20")).status_code == 500
+
+
+def test_oversized_webhook_bodies_count_toward_the_budget(client, jobs):
+    big = json.dumps({"resource": "record", "company_id": SALON, "data": "x" * (300 * 1024)})
+    statuses = [client.post("/webhook/yclients", data=big, content_type="application/json",
+                            **_from("198.51.100.7")).status_code for _ in range(LIMIT + 2)]
+    assert statuses == [413] * LIMIT + [429] * 2
+    before = row_counts()
+    assert client.post("/webhook/yclients", json={"event": "x"}, **_from("198.51.100.7")).status_code == 429
+    assert row_counts() == before and not jobs.sent
+
+
+def test_our_own_outage_503_does_not_count(web_app, client):
+    def outage():
+        import peewee
+
+        raise peewee.OperationalError("database is down")
+
+    web_app.add_url_rule("/webhook/outage", "outage", outage, methods=["POST"])
+    statuses = {client.post("/webhook/outage", json={}, **_from("198.51.100.7")).status_code
+                for _ in range(LIMIT + 5)}
+    assert statuses == {503}
+
+
+def test_health_probes_are_never_cut_off(exploding, client):
+    for _ in range(LIMIT):
+        client.post("/webhook/boom", json={}, **_from("198.51.100.7"))
+    assert client.get("/healthz", **_from("198.51.100.7")).status_code == 200
+    assert client.get("/marketplace/health", **_from("198.51.100.7")).status_code == 200
+
+
+def test_a_cut_off_browser_gets_a_russian_page(exploding, client):
+    for _ in range(LIMIT):
+        client.post("/webhook/boom", json={}, **_from("198.51.100.7"))
+    page = client.get("/marketplace/onboarding", headers={"X-Forwarded-For": "198.51.100.7", "Accept": "text/html"},
+                      environ_overrides={"REMOTE_ADDR": "127.0.0.1"})
+    assert page.status_code == 429 and "Слишком много попыток" in page.get_data(as_text=True)
+
+
+def test_which_answers_count_toward_the_budget():
+    assert error_budget.counts(500) and error_budget.counts(413) and error_budget.counts(502)
+    assert not error_budget.counts(503) and not error_budget.counts(429) and not error_budget.counts(400)

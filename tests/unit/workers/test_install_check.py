@@ -1,0 +1,83 @@
+"""The worker's install check: YCLIENTS' application status per branch, the salon_name cross-check, the verdict."""
+import pytest
+
+from models import install_check as ic
+from tests.onboarding_support import FakeMarketplace
+from workers.onboarding.install_check import check_install, normalise_title
+from workers.yclients.errors import PermanentError, TransientError
+from workers.yclients.ratelimit import RateLimitTimeout
+
+
+def ask(redis_client, marketplace, salon_ids, salon_name="Салон «Пример»", check="c1"):
+    ic.open_request(redis_client, check, salon_ids, salon_name)
+    check_install(marketplace, redis_client, check)
+    return ic.read_verdict(redis_client, check)
+
+
+@pytest.mark.parametrize("status", ["pending", "active"])
+def test_a_pending_or_active_first_branch_with_a_matching_title_is_confirmed(redis_client, status):
+    yc = FakeMarketplace({962302: status}, {962302: "Салон «Пример»"})
+    verdict = ask(redis_client, yc, [962302])
+    assert verdict.confirmed and verdict.branches == [{"salon_id": 962302, "status": status,
+                                                       "title": "Салон «Пример»"}]
+    assert yc.calls == [("status", 962302), ("title", 962302)]
+
+
+@pytest.mark.parametrize("status", ["uninstalled", "not_installed", "forbidden", "unknown", "frozen"])
+def test_any_other_answer_for_the_first_branch_refuses_after_one_call(redis_client, status):
+    yc = FakeMarketplace({962302: status})
+    verdict = ask(redis_client, yc, [962302, 1, 2, 3])
+    assert verdict.status == ic.REFUSED and not verdict.confirmed and verdict.branches == []
+    assert yc.calls == [("status", 962302)]
+
+
+def test_a_title_mismatch_refuses_and_no_other_branch_is_asked(redis_client):
+    yc = FakeMarketplace(titles={962302: "KULTURA Малаховка"})
+    verdict = ask(redis_client, yc, [962302, 970001], salon_name="Чужой салон")
+    assert verdict.status == ic.MISMATCH
+    assert yc.calls == [("status", 962302), ("title", 962302)]
+
+
+def test_without_a_title_from_yclients_the_cross_check_is_skipped(redis_client):
+    assert ask(redis_client, FakeMarketplace(), [962302], salon_name="что угодно").confirmed
+
+
+def test_extra_branches_are_kept_only_when_yclients_confirms_them(redis_client):
+    yc = FakeMarketplace({970001: "pending", 970002: "active", 970003: "uninstalled"}, default="not_installed")
+    verdict = ask(redis_client, yc, [970001, 970002, 970003, 999])
+    assert [b["salon_id"] for b in verdict.branches] == [970001, 970002]
+    assert verdict.yclients_status(970002) == "active" and verdict.yclients_status(999) is None
+
+
+@pytest.mark.parametrize("error", [TransientError("502", status=502), RateLimitTimeout("no budget"),
+                                   PermanentError("401", status=401)])
+def test_yclients_unreachable_or_misconfigured_is_unavailable_and_kept_only_briefly(redis_client, error):
+    yc = FakeMarketplace()
+    yc.error = error
+    verdict = ask(redis_client, yc, [962302])
+    assert verdict.status == ic.UNAVAILABLE
+    assert 0 < redis_client.ttl(f"{ic.PREFIX}c1:verdict") <= ic.UNAVAILABLE_TTL
+
+
+def test_a_second_run_keeps_the_verdict_and_asks_yclients_nothing(redis_client):
+    yc = FakeMarketplace()
+    ask(redis_client, yc, [962302])
+    check_install(yc, redis_client, "c1")
+    assert yc.calls == [("status", 962302), ("title", 962302)]
+    assert 0 < redis_client.ttl(f"{ic.PREFIX}c1:verdict") <= ic.VERDICT_TTL
+
+
+def test_an_expired_request_is_not_answered(redis_client):
+    yc = FakeMarketplace()
+    assert check_install(yc, redis_client, "gone") is None and yc.calls == []
+
+
+def test_titles_are_compared_without_case_quotes_dashes_yo_or_extra_spaces():
+    assert normalise_title(" Салон «Ёлка» — Центр ") == normalise_title('салон "елка" - центр')
+    assert normalise_title("Салон Ёлка") != normalise_title("Салон Ёлка 2")
+
+
+def test_the_check_id_binds_the_signature_and_the_branches():
+    assert ic.check_id("AB" * 32, [1, 2]) == ic.check_id("ab" * 32, [1, 2])
+    assert ic.check_id("ab" * 32, [1, 2]) != ic.check_id("ab" * 32, [1, 3])
+    assert ic.check_id("ab" * 32, [1, 2]) != ic.check_id("ac" * 32, [1, 2])

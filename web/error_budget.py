@@ -1,0 +1,67 @@
+"""Per-address budget of failed answers: 5xx and 413 count, and an address past the budget gets 429.
+
+An answer we could not give (a 500 from input nobody foresaw) or a body too large to read costs us the
+most per request, so an address that keeps causing them is cut off before its next request is handled,
+whatever the route. 503 does not count: it is our own outage (database or Redis down), not the caller's
+doing, and counting it would lock YCLIENTS' webhook senders out exactly when they must retry.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, request
+
+logger = logging.getLogger("aiadmin.web")
+
+BUDGET = ("errors:ip:{ip}", 20, 60)  # (key template, failed answers, window seconds)
+EXEMPT = ("/healthz", "/marketplace/health", "/metrics")  # probes: never cut off the load balancer
+NOT_COUNTED = (503,)
+
+
+def counts(status: int) -> bool:
+    return (status >= 500 and status not in NOT_COUNTED) or status == 413
+
+
+def _key() -> str:
+    from web.marketplace.session import client_ip
+
+    template, _, _ = BUDGET
+    return template.format(ip=client_ip())
+
+
+def install(app: Flask) -> None:
+    from web.errors import error_page, wants_json
+    from web.marketplace.onboarding import limiter
+
+    @app.before_request
+    def _refuse_exhausted_address():
+        if request.path.startswith(EXEMPT):
+            return None
+        _, limit, window = BUDGET
+        try:
+            blocked = limiter().blocked(_key(), limit, window)
+        except Exception as exc:  # Redis down: the request goes on (and meets the usual 503 if it needs Redis)
+            logger.warning("error budget unavailable: %s", type(exc).__name__)
+            return None
+        if not blocked:
+            return None
+        if wants_json():
+            response = jsonify(error="rate_limited", message="too many failed requests from this address")
+            response.status_code = 429
+        else:
+            body, _, headers = error_page(429, "Слишком много попыток",
+                                          "С вашего адреса пришло слишком много ошибочных запросов. "
+                                          "Подождите минуту и попробуйте снова.")
+            response = app.response_class(body, 429, headers)
+        response.headers["Retry-After"] = str(window)
+        return response
+
+    @app.after_request
+    def _count_failed_answer(response):
+        if counts(response.status_code) and not request.path.startswith(EXEMPT):
+            _, limit, window = BUDGET
+            try:
+                limiter().hit(_key(), limit, window)
+            except Exception as exc:
+                logger.warning("error budget unavailable: %s", type(exc).__name__)
+        return response

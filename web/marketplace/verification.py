@@ -1,0 +1,106 @@
+"""The redirect's side of the install check: limits, one `verify_install` job per link, a brief wait for the verdict.
+
+The web tier never calls YCLIENTS itself (ARCHITECTURE §2): it stores the request in Redis, enqueues
+the worker's job and polls for the verdict for up to WAIT_SECONDS. Not there yet: the "checking" page,
+which reloads the same URL by itself (<meta http-equiv="refresh">, no JS needed) and finds the verdict
+then. Before a new check is enqueued, per-address and per-signature limits apply, counted in branches
+(each branch is a YCLIENTS call), so a flood of forged ids never becomes a flood of YCLIENTS calls.
+"""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import html
+import time
+from dataclasses import dataclass
+
+from models import install_check as ic
+from models import salon as s
+from models.salon import Salon
+from web.context import ctx
+
+# (key template, branches, window s): each branch is one YCLIENTS call. A 50-branch network may press three
+# times in 10 minutes; a chain behind one NAT twice that. A verdict answers the same link for 20 s for free.
+CHECK_LIMITS = (("check:ip:{ip}", 300, 600), ("check:sign:{sign}", 150, 600))
+WAIT_SECONDS = 4.0  # how long the redirect holds the request for the verdict
+POLL_SECONDS = 0.1
+GIVE_UP_SECONDS = 30.0  # a check unanswered for this long: "try again in a minute" (worker down, queue stuck)
+REFRESH_SECONDS = 2  # the checking page reloads after this long
+
+CHECKING_PAGE = """<!doctype html>
+<html lang="ru"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="{refresh}">
+<title>{title}</title>
+<style>body{{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1d1d1f;line-height:1.5}}
+h1{{font-size:1.4rem}}</style>
+</head><body><main><h1>{title}</h1><p>{message}</p></main></body></html>"""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the redirect does next: use `verdict`, show the checking page, or refuse (`limited` seconds)."""
+
+    verdict: ic.Verdict | None = None
+    checking: bool = False
+    limited: float = 0.0
+
+
+def signature_key(signature: str) -> str:
+    return hashlib.sha256(signature.strip().lower().encode()).hexdigest()[:32]
+
+
+def obtain(check: str, salon_ids: list[int], salon_name: str, signature: str, ip: str, *,
+           clock=time.time, sleep=time.sleep) -> Outcome:
+    c = ctx()
+    verdict = ic.read_verdict(c.redis, check)
+    if verdict is not None and _stale(verdict, salon_ids):
+        ic.forget(c.redis, check)  # uninstalled since YCLIENTS was asked: ask again before a reinstall
+        verdict = None
+    if verdict is not None:
+        return Outcome(verdict=verdict)
+    request = ic.load_request(c.redis, check)
+    if request is None:
+        from web.marketplace.onboarding import limiter
+
+        cost = len(salon_ids)
+        wait = limiter().allow(*[(key.format(ip=ip, sign=signature_key(signature)), limit, window, cost)
+                                 for key, limit, window in CHECK_LIMITS])
+        if wait:
+            return Outcome(limited=wait)
+        started = clock()
+        if ic.open_request(c.redis, check, salon_ids, salon_name, now=started):
+            try:
+                c.jobs.send("verify_install", check)
+            except Exception:
+                ic.forget(c.redis, check)  # nobody will answer it: let the next press enqueue again
+                raise
+    else:
+        started = request.started
+    deadline = clock() + WAIT_SECONDS
+    while True:
+        verdict = ic.read_verdict(c.redis, check)
+        if verdict is not None:
+            return Outcome(verdict=verdict)
+        if clock() >= deadline:
+            break
+        sleep(POLL_SECONDS)
+    if clock() - started > GIVE_UP_SECONDS:
+        ic.forget(c.redis, check)
+        return Outcome(verdict=ic.Verdict(ic.UNAVAILABLE, reason="no verdict in time", checked_at=clock()))
+    return Outcome(checking=True)
+
+
+def _stale(verdict: ic.Verdict, salon_ids: list[int]) -> bool:
+    """A cached verdict older than an uninstall/freeze we recorded for one of its branches."""
+    rows = Salon.select(Salon.state, Salon.updated_at).where(
+        Salon.salon_id.in_(salon_ids), Salon.state.in_([s.UNINSTALLED, s.FROZEN]))
+    return any(_epoch(row.updated_at) >= verdict.checked_at for row in rows)
+
+
+def _epoch(moment: datetime.datetime) -> float:
+    return moment.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+def checking_page(title: str, message: str):
+    body = CHECKING_PAGE.format(refresh=REFRESH_SECONDS, title=html.escape(title), message=html.escape(message))
+    return body, 200, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
