@@ -70,6 +70,9 @@ TOKEN_ERRORS_EN = {
     "used": (409, "The link was already used",
              "This link can be opened only once. Open the application in the YCLIENTS marketplace and press "
              "“Connect” again."),
+    "ended": (401, "This link no longer works",
+              "The connection of this branch was restarted, removed or continued by another user. Open the "
+              "application in the YCLIENTS marketplace and press “Connect” again."),
 }
 
 
