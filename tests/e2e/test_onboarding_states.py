@@ -1,7 +1,7 @@
 """Every state of the onboarding page in a real headless Chromium, at 360×740 and 1280×800.
 
 One stack for the module: the YCLIENTS sandbox, the web tier (gunicorn, gthread) and a Dramatiq
-worker (onboarding + sync queues), on the session's Redis and database. WhatsApp's part (QR,
+worker (interactive + onboarding + sync queues), on the session's Redis and database. WhatsApp's part (QR,
 pairing code, linked) is published with `LiveStatus.publish` exactly as the bridge does; activation
 and sync run for real against the sandbox, with its fault knobs. Each test asserts the visible text,
 that the current action's element lies inside the viewport, and that axe-core finds no serious or
@@ -76,7 +76,7 @@ def stack(redis_server_url, migrated_db_url, tmp_path_factory):
                       env, logs)
         started.append(web)
         worker = Service("worker", [str(BIN / "dramatiq"), "workers.main", "--skip-logging", "--processes", "1",
-                                    "--threads", "2", "--queues", "onboarding", "sync"],
+                                    "--threads", "2", "--queues", "interactive", "onboarding", "sync"],
                          {**env, "dramatiq_worker_timeout": "100", "dramatiq_queue_prefetch": "1"}, logs)
         started.append(worker)
         sandbox.wait_http(f"{sandbox_url}/healthz")
