@@ -187,7 +187,7 @@ def mark_connected(deps: LinkDeps, salon_id: int, me_phone: str = "") -> bool:
         return False
     deps.redis.delete(qr_index_key(salon_id), qr_payload_key(salon_id), pairing_last_key(salon_id))
     deps.live.publish(salon_id, events.WHATSAPP_CONNECTED, {"phone": phone})
-    deps.jobs.send("on_whatsapp_connected", int(salon_id))
+    deps.jobs.on_whatsapp_connected(int(salon_id))
     return True
 
 

@@ -138,13 +138,13 @@ def schedule_send(deps: SendDeps, outbound_id: int) -> str:
     typing = typing_seconds(row.text, deps.pacing, deps.rand)
     now = deps.clock()
     if slot - typing > now + deps.pacing.early:
-        deps.jobs.send("send_whatsapp_text", int(outbound_id), delay_ms=int((slot - typing - now) * 1000))
+        deps.jobs.send_whatsapp_text(int(outbound_id), delay_ms=int((slot - typing - now) * 1000))
         return "waiting"
     deps.waha.send_seen(session, row.chat_id)
     deps.waha.start_typing(session, row.chat_id)
     if not deps.redis.set(f"aiadmin:wa:out:{int(outbound_id)}:scheduled", "1", nx=True, ex=3600):
         return "skipped"
-    deps.jobs.send("deliver_whatsapp_text", int(outbound_id), delay_ms=int(max(slot - now, typing) * 1000))
+    deps.jobs.deliver_whatsapp_text(int(outbound_id), delay_ms=int(max(slot - now, typing) * 1000))
     return "scheduled"
 
 

@@ -43,6 +43,22 @@ REQUIRED_KEYS = {
 }
 
 
+# Optional keys any event may carry, with their types. Workers publish a `code` (a key of the message
+# catalogue, web/marketplace/messages.py) and the numbers it needs; the web tier turns the code into the
+# `message` in the reader's language and adds `support` where a person may be needed (docs/onboarding.md).
+OPTIONAL_KEYS = {
+    "code": str,
+    "message": str,
+    "retry_at": (int, float),  # epoch seconds of the next automatic attempt
+    "attempt": int,  # the attempt that just failed (1-based) ...
+    "max_attempts": int,  # ... out of this many automatic attempts
+    "percent": int,  # sync: overall progress across every entity, 0..100, never goes back within a run
+    "requests_left": int,  # sync: YCLIENTS requests still needed (absent while a size is unknown)
+    "eta_s": int,  # sync: seconds left, estimated by the web tier from requests_left and the rate budget
+    "support": str,
+}
+
+
 class EventError(ValueError):
     pass
 
@@ -53,6 +69,10 @@ def validate(event_type: str, data: dict[str, Any]) -> None:
     missing = [k for k in REQUIRED_KEYS[event_type] if k not in data]
     if missing:
         raise EventError(f"{event_type} event is missing {', '.join(missing)}")
+    for key, kind in OPTIONAL_KEYS.items():
+        value = data.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, kind)):
+            raise EventError(f"{event_type} event: {key} must be {kind}, not {type(value).__name__}")
 
 
 def dumps(value: Any) -> str:

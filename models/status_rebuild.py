@@ -8,6 +8,7 @@ from models.db import database
 from models.outbound import FAILED as OUTBOUND_FAILED
 from models.outbound import OutboundMessage
 from models.salon import Salon
+from models.sync_progress import overall_percent
 from models.sync_run import DONE, FAILED, RUNNING, SyncRun
 
 _CONNECTED_STATES = (s.WHATSAPP_CONNECTED, s.ACTIVATING, s.ACTIVE, s.ACTIVATION_FAILED)
@@ -26,7 +27,7 @@ def _sync_slot(run: SyncRun | None) -> dict | None:
     point = checkpoints.get(entity, {}) if isinstance(checkpoints.get(entity), dict) else {}
     status = run.status if run.status in (RUNNING, DONE, FAILED) else RUNNING
     slot = {"status": status, "entity": entity, "done": int(point.get("done", 0) or 0),
-            "total": int(point.get("total", 0) or 0)}
+            "total": int(point.get("total", 0) or 0), "percent": overall_percent(checkpoints)}
     if run.error:
         slot["message"] = run.error[:500]
     return slot

@@ -32,9 +32,11 @@ def build_container(settings: Settings, role: str, *, database=None, redis=None)
         raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
     database = database if database is not None else init_database(settings.database_url)
     client = redis if redis is not None else redis_client(settings)
-    broker = build_broker(settings, database if role == "worker" else None)
+    live = LiveStatus(client, rebuild=rebuild_snapshot)
+    # Only the worker's broker processes messages: a connection per message, failures, retry notices.
+    broker = build_broker(settings, database, live) if role == "worker" else build_broker(settings)
     return Container(role=role, settings=settings, database=database, redis=client, broker=broker,
-                     jobs=Jobs(broker), live=LiveStatus(client, rebuild=rebuild_snapshot),
+                     jobs=Jobs(broker), live=live,
                      gateway=gateway_from_settings(settings), yclients=api_from_settings(settings, client),
                      yclients_interactive=interactive_api_from_settings(settings, client))
 

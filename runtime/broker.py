@@ -12,6 +12,7 @@ from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, Retries, Shutdow
 
 from runtime.middleware import DatabaseConnection, FailureRecorder, LogContext
 from runtime.requeue_outcome import RequeueOutcome
+from runtime.retry_notice import RetryNotice
 from runtime.retry_state import RetryRecorder
 from runtime.settings import Settings
 
@@ -22,21 +23,24 @@ MAINTENANCE_CHANCE = 100_000
 WORKER_TIMEOUT_MS = 100
 
 
-def build_middleware(database=None):
+def build_middleware(database=None, live=None):
     """Middleware in order. Dramatiq runs `after_*` hooks in reverse, so Retries (last) decides first
-    whether a message failed, then FailureRecorder records it, then the connection is closed."""
+    whether a message failed, then FailureRecorder records it, then the connection is closed. With `live`
+    (the worker's live status) the onboarding page hears of each retry of activation and sync."""
     middleware = [AgeLimit(), TimeLimit(), ShutdownNotifications(), Callbacks(), Pipelines(), LogContext()]
     if database is not None:
         middleware += [DatabaseConnection(database), FailureRecorder(), RequeueOutcome()]
+        if live is not None:
+            middleware.append(RetryNotice(live))
     middleware.append(RetryRecorder())  # after Retries decided: attempt k of n, next retry (aiadmin status)
     middleware.append(Retries(max_retries=6, min_backoff=1_000, max_backoff=120_000))
     return middleware
 
 
-def build_broker(settings: Settings, database=None) -> RedisBroker:
+def build_broker(settings: Settings, database=None, live=None) -> RedisBroker:
     return RedisBroker(
         url=settings.redis_url,
-        middleware=build_middleware(database),
+        middleware=build_middleware(database, live),
         namespace="dramatiq",
         heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
         maintenance_chance=MAINTENANCE_CHANCE,

@@ -11,7 +11,8 @@ import logging
 
 from flask import Flask, jsonify, request
 
-from web.errors import error_page, wants_json
+from web.error_page import error_page
+from web.errors import wants_json
 from web.marketplace.ratelimit import limiter
 from web.marketplace.session import client_ip
 

@@ -1,33 +1,22 @@
 """Error pages: clear Russian HTML for people, JSON for machines, never a stack trace."""
 from __future__ import annotations
 
-import html
 import logging
 
 import peewee
 import redis
-from flask import Flask, jsonify, request
+from flask import Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
+
+from web.error_page import MARKETPLACE_URL, error_page
+from web.marketplace import links, messages
 
 logger = logging.getLogger("aiadmin.web")
 
-MARKETPLACE_URL = "https://yclients.com/marketplace"
-
-PAGE = """<!doctype html>
-<html lang="ru"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>body{{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1d1d1f;line-height:1.5}}
-h1{{font-size:1.4rem}}a.button{{display:inline-block;margin-top:1rem;padding:.6rem 1rem;background:#1f6feb;color:#fff;border-radius:.4rem;text-decoration:none}}</style>
-</head><body><main><h1>{title}</h1><p>{message}</p>{action}</main></body></html>"""
-
-
-def error_page(status: int, title: str, message: str, *, back_url: str | None = MARKETPLACE_URL,
-               back_label: str = "Вернуться в маркетплейс YCLIENTS"):
-    """An HTML error page; every piece of text is escaped."""
-    action = (f'<a class="button" href="{html.escape(back_url, quote=True)}">{html.escape(back_label)}</a>'
-              if back_url else "")
-    body = PAGE.format(title=html.escape(title), message=html.escape(message), action=action)
-    return body, status, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}
+def _marketplace_url() -> str:
+    """The real marketplace in production; the local sandbox's page when YCLIENTS_API_URL points at one."""
+    context = current_app.extensions.get("aiadmin") if current_app else None
+    return links.marketplace_url(context.settings) if context is not None else MARKETPLACE_URL
 
 
 def wants_json() -> bool:
@@ -63,7 +52,12 @@ def register(app: Flask) -> None:
     def http_error(exc: HTTPException):
         if wants_json():
             return jsonify(error=exc.name.lower().replace(" ", "_"), message=exc.description), exc.code
-        return error_page(exc.code or 500, exc.name, exc.description or "")
+        lang = messages.language()
+        title, text, back = messages.http_error(exc.code or 500, lang)
+        page = error_page(exc.code or 500, title, text, back_url=_marketplace_url(), back_label=back, lang=lang)
+        if exc.code == 405 and getattr(exc, "valid_methods", None):
+            page[2]["Allow"] = ", ".join(exc.valid_methods)
+        return page
 
     @app.errorhandler(Exception)
     def unexpected(exc):

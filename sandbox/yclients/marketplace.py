@@ -32,21 +32,36 @@ def html_error(status=502):
     return body, status, {"Content-Type": "text/html; charset=utf-8"}
 
 
+# Readable on a phone (viewport, one column, large tap targets); every link stays on this sandbox.
+STYLE = ("body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0 auto;max-width:40rem;"
+         "padding:1rem;line-height:1.45;color:#1d1d1f}h1{font-size:1.3rem}ul.salons{list-style:none;padding:0}"
+         "ul.salons li{border:1px solid #d0d7de;border-radius:.4rem;padding:.6rem .8rem;margin:.5rem 0}"
+         "a.btn{display:inline-block;margin-top:.4rem;padding:.55rem 1rem;min-height:44px;background:#0a58ca;"
+         "color:#fff;border-radius:.4rem;text-decoration:none}")
+
+
+def page(title: str, body: str) -> str:
+    return ("<!DOCTYPE html><html lang='ru'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>{escape(title)}</title><style>{STYLE}</style></head><body><main><h1>{escape(title)}</h1>"
+            f"{body}</main></body></html>")
+
+
 @bp.get("/")
 def index():
     rows = []
     for spec in SALONS.values():
-        rows.append(f"<li>{escape(spec.title)} (#{spec.salon_id}, {spec.clients} клиентов, {spec.records} записей) "
-                    f"<a class='btn' href='/connect?salon_id={spec.salon_id}'>Подключить</a></li>")
+        rows.append(f"<li>{escape(spec.title)} (#{spec.salon_id}, {spec.clients} клиентов, {spec.records} записей)"
+                    f"<br><a class='btn' href='/connect?salon_id={spec.salon_id}'>Подключить</a></li>")
     groups = sorted({s.group for s in SALONS.values() if s.group})
     for group in groups:
         ids = [s.salon_id for s in SALONS.values() if s.group == group]
         query = urlencode({f"salon_ids[{i}]": sid for i, sid in enumerate(ids)})
-        rows.append(f"<li>Сеть «{escape(group)}»: все филиалы {escape(', '.join(map(str, ids)))} "
-                    f"<a class='btn' href='/connect?{escape(query)}'>Подключить</a></li>")
-    return ("<!DOCTYPE html><html lang='ru'><head><meta charset='utf-8'><title>YCLIENTS Marketplace (песочница)"
-            "</title></head><body><h1>Маркетплейс YCLIENTS — песочница</h1><p>Приложение AI Admin</p><ul>"
-            + "".join(rows) + "</ul></body></html>")
+        rows.append(f"<li>Сеть «{escape(group)}»: все филиалы {escape(', '.join(map(str, ids)))}"
+                    f"<br><a class='btn' href='/connect?{escape(query)}'>Подключить</a></li>")
+    return page("Маркетплейс YCLIENTS — песочница",
+                "<p>Приложение AI Admin. Нажмите «Подключить» у салона: как в YCLIENTS, откроется страница "
+                "подключения AI Admin.</p><ul class='salons'>" + "".join(rows) + "</ul>")
 
 
 @bp.get("/connect")
@@ -153,5 +168,5 @@ def partner_uninstall(salon_id, app_id):
 
 @bp.get("/_sandbox/installed")
 def installed_page():
-    return ("<!DOCTYPE html><html lang='ru'><meta charset='utf-8'><body><h1>Приложение подключено</h1>"
-            f"<p>Филиал #{escape(request.args.get('salon_id', ''))}</p></body></html>")
+    return page("Приложение подключено", f"<p>Филиал #{escape(request.args.get('salon_id', ''))}</p>"
+                                          "<p><a class='btn' href='/'>Вернуться в маркетплейс</a></p>")

@@ -19,18 +19,17 @@ import pytest
 import qrcode
 
 from models.live import LiveStatus, snapshot_key
+from tests.e2e.browser_support import PAYLOAD, render_svg
 from tests.fakes.onboarding import SAMPLE_USER, press_connect, signed_query
-from tests.support import BIN, ROOT, free_port, wait_for
+from tests.support import BIN, free_port, wait_for
 from web.marketplace import session, tokens
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-SCREENSHOT = ROOT / "docs" / "onboarding-screenshot.png"
 SALON = 962302
 SALON_NAME = "KULTURA Малаховка"  # the sandbox's company title of SALON (the redirect cross-checks it)
-PAYLOAD = "2@Xo3sYt8mK1vQ,Fq9hZ0bW3nR7uJ4lE2cA5dG6pT8yH1kL=,aBcDeFgHiJkLmNoPqRsTuVwXyZ012345678=,Zm9vYmFy"
 
 
 def _browser_available() -> bool:
@@ -102,17 +101,6 @@ def live(redis_client):
     return LiveStatus(redis_client)
 
 
-def render_svg(payload: str) -> str:
-    """What the bridge publishes (bridge/qr.py): qrcode's path SVG, error correction L, border 4."""
-    import qrcode.image.svg
-
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_L, box_size=10, border=4,
-                       image_factory=qrcode.image.svg.SvgPathImage)
-    qr.add_data(payload)
-    qr.make(fit=True)
-    return qr.make_image().to_string(encoding="unicode")
-
-
 def svg_matrix(svg: str) -> list[list[bool]]:
     """Rasterise qrcode's SVG (unit squares as rects or path segments) back into a module matrix."""
     root = ElementTree.fromstring(svg)
@@ -169,14 +157,6 @@ def queued(redis_client, queue: str) -> list[dict]:
     return [json.loads(m) for m in raw]
 
 
-def save_screenshot(driver) -> None:
-    """docs/onboarding-screenshot.png (shown in the README): written when missing or with UPDATE_SCREENSHOTS=1,
-    so an ordinary test run leaves the work tree clean."""
-    if os.environ.get("UPDATE_SCREENSHOTS") == "1" or not SCREENSHOT.exists():
-        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        driver.save_screenshot(str(SCREENSHOT))
-
-
 def csp_violations(driver) -> list[str]:
     return [e["message"] for e in driver.get_log("browser") if "Content Security Policy" in e["message"]]
 
@@ -202,7 +182,6 @@ def test_the_owner_follows_the_redirect_and_watches_every_step_live(web, browser
     assert svg_matrix(shown_svg(driver)) == payload_matrix(PAYLOAD)
     until(driver, lambda: re.search(r"через (\d+) сек", text_of(driver, "qr-countdown")), "the QR countdown")
     assert int(re.search(r"через (\d+) сек", text_of(driver, "qr-countdown")).group(1)) <= 60
-    save_screenshot(driver)
 
     # A new QR replaces the old one.
     second = PAYLOAD.replace("Xo3s", "Zz9s")
@@ -233,15 +212,18 @@ def test_the_owner_follows_the_redirect_and_watches_every_step_live(web, browser
     live.publish(SALON, "whatsapp_connected", {"phone": "79001234567"}, state="whatsapp_connected")
     until(driver, lambda: "done" in step_class(driver, "whatsapp"), "WhatsApp connected")
     until(driver, lambda: not driver.find_element("id", "link").is_displayed(), "the linking panel to close")
-    assert "7900***67" in driver.find_element("id", "steps").text  # the number is shown masked
+    assert "+7900***67" in driver.find_element("id", "steps").text  # the number is shown masked
+    assert "79001234567" not in driver.page_source
     live.publish(SALON, "activation", {"status": "started"}, state="activating")
     until(driver, lambda: "current" in step_class(driver, "activation"), "activation started")
     live.publish(SALON, "activation", {"status": "done"}, state="active")
     until(driver, lambda: "done" in step_class(driver, "activation"), "activation done")
-    live.publish(SALON, "sync", {"status": "running", "entity": "clients", "done": 120, "total": 1422})
-    until(driver, lambda: text_of(driver, "sync-label") == "Клиенты: 120 / 1422", "sync progress")
+    live.publish(SALON, "sync", {"status": "running", "entity": "clients", "done": 120, "total": 1422,
+                                 "percent": 14})
+    until(driver, lambda: text_of(driver, "sync-label") == "Загрузка данных: 14 %", "sync progress")
+    assert "Сейчас: Клиенты, 120 из 1422" in text_of(driver, "sync-box")
     progress = driver.find_element("id", "sync-progress")
-    assert progress.get_attribute("value") == "120" and progress.get_attribute("max") == "1422"
+    assert progress.get_attribute("value") == "14" and progress.get_attribute("max") == "100"
     live.publish(SALON, "sync", {"status": "done", "entity": "records", "done": 40, "total": 40})
     until(driver, lambda: "done" in step_class(driver, "sync"), "sync done")
     live.publish(SALON, "welcome", {"status": "sent"})
@@ -249,6 +231,7 @@ def test_the_owner_follows_the_redirect_and_watches_every_step_live(web, browser
     live.publish(SALON, "complete", {})
     until(driver, lambda: driver.find_element("id", "done").is_displayed(), "the completion panel")
     assert "Готово" in text_of(driver, "done")
+    assert driver.find_element("tag name", "body").text.count("Готово") == 1
     assert csp_violations(driver) == []
 
 

@@ -111,7 +111,7 @@ def test_a_redis_restart_mid_onboarding_loses_nothing_and_the_page_shows_the_tru
             status = wait_for(lambda: (lambda r: r if r.status_code == 200 else None)(f.status(browser)),
                               timeout=30, message="status after restart")
             data = status.json()["data"]
-            assert data["state"] == S.PENDING_WHATSAPP and data["whatsapp"]["phone"] == "7900***67"
+            assert data["state"] == S.PENDING_WHATSAPP and data["whatsapp"]["phone"] == "+7900***67"
             assert data["activation"] is None and data["qr"] is None
             # A page reconnecting with its last seq gets a fresh start, not "nothing new".
             again = Page(f, browser, last_seq=seen_before)
@@ -136,7 +136,7 @@ def test_a_redis_restart_mid_onboarding_loses_nothing_and_the_page_shows_the_tru
                      message="a late page showing the link and the activation")
             late.close()
             data = f.status(browser).json()["data"]
-            assert data["state"] == S.ACTIVE and data["whatsapp"]["phone"] == "7900***67", data
+            assert data["state"] == S.ACTIVE and data["whatsapp"]["phone"] == "+7900***67", data
             f.fresh()
             assert f.salon().state == S.ACTIVE
             assert len(f.activations()) == 1 and len(f.sent()) == 1

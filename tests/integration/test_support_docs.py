@@ -16,7 +16,7 @@ def block(name: str) -> str:
 def test_connection_instruction_fits_the_1000_character_field():
     instruction = block("connection-instruction")
     assert 300 < len(instruction) <= 1000, len(instruction)
-    assert "Подключить" in instruction and "QR" in instruction and "Связать по номеру телефона" in instruction
+    assert "Подключить" in instruction and "QR" in instruction and "Связать с номером телефона" in instruction
 
 
 def test_payment_instruction_is_present_and_short():

@@ -240,7 +240,8 @@ def test_an_open_socket_starts_over_when_the_snapshot_is_lost(web, settings, liv
     live.publish(7, "activation", {"status": "done"}, state="active")
     fresh = recv_until(ws, lambda m: m["type"] == "snapshot")
     assert fresh["seq"] == 0
-    assert fresh["data"]["activation"] == {"status": "done"} and fresh["data"]["state"] == "active"
+    assert fresh["data"]["activation"]["status"] == "done" and fresh["data"]["state"] == "active"
+    assert fresh["data"]["activation"]["message"] == "Интеграция с YCLIENTS активна."  # the web's words
     live.publish(7, "welcome", {"status": "sent"})
     assert recv(ws)["type"] == "welcome"  # and it follows the new counter from there
     ws.close()

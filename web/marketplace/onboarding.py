@@ -5,11 +5,14 @@ import logging
 
 from flask import Blueprint, jsonify, make_response, redirect, render_template, request
 
+from models import salon as S
 from models.salon import Salon
+from models.sync_run import FAILED, SyncRun
 from runtime import json_limits
 from web.context import ctx
-from web.errors import error_page
-from web.marketplace import messages, security, session, status, tokens, validation
+from web.error_page import error_page
+from web.marketplace import (compression, links, messages, presentation, security, session, status, tokens,
+                             validation)
 from web.marketplace.ratelimit import limiter
 
 logger = logging.getLogger("aiadmin.web.onboarding")
@@ -21,6 +24,8 @@ PAIRING_LOCK_SECONDS = 15
 RESTART_LIMITS = (("restart:salon:{salon}", 1, 30), ("restart:salon-hour:{salon}", 6, 3600),
                   ("restart:ip:{ip}", 10, 600))
 STATUS_LIMITS = (("status:ip:{ip}", 120, 60),)
+# «Повторить сейчас» after a failure: one attempt per salon a minute, a few an hour, bounded per address.
+RETRY_LIMITS = (("retry:salon:{salon}", 1, 60), ("retry:salon-hour:{salon}", 6, 3600), ("retry:ip:{ip}", 10, 600))
 MAX_COMMAND_BYTES = 4096  # {"phone": …, "salon_id": …} is a few dozen bytes
 
 
@@ -30,8 +35,11 @@ def _connect():
 
 
 def _token_page(reason: str):
-    status_code, title, message = messages.TOKEN_ERRORS[reason]
-    return error_page(status_code, title, message)
+    lang = messages.language()
+    status_code, title, message = messages.token_error(reason, lang)
+    back = messages.BACK_TO_MARKETPLACE[1 if lang == "en" else 0]
+    return error_page(status_code, title, message, back_url=links.marketplace_url(ctx().settings), back_label=back,
+                      lang=lang)
 
 
 def _api_error(code: str, status_code: int, **extra):
@@ -59,9 +67,11 @@ def page():
     lang = messages.language()
     boot = {"lang": lang, "branches": branches, "text": messages.PAGE[lang], "ws_path": "/marketplace/ws",
             "status_path": "/marketplace/status", "pairing_path": "/marketplace/pairing-code",
-            "restart_path": "/marketplace/restart-linking", "marketplace_url": "https://yclients.com/marketplace"}
+            "restart_path": "/marketplace/restart-linking", "retry_path": "/marketplace/retry",
+            "marketplace_url": links.marketplace_url(c.settings), "yclients_url": links.yclients_url(c.settings),
+            "support": c.settings.support_contact, "support_href": links.support_href(c.settings.support_contact)}
     response = make_response(render_template("onboarding.html", boot=boot, t=messages.PAGE[lang], lang=lang,
-                                             branches=branches))
+                                             branches=branches, links=boot))
     response.headers["Content-Security-Policy"] = security.page_csp()
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Language"] = lang
@@ -130,9 +140,9 @@ def status_json():
     if wait:
         return _api_error("rate_limited", 429, retry_after=wait)
     c = ctx()
-    response = jsonify(status.snapshot(c.live, c.redis, salon_id))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    reader = presentation.Reader.of(c.settings, messages.language())
+    snap = presentation.present_snapshot(status.snapshot(c.live, c.redis, salon_id), reader)
+    return compression.conditional_json(snap)
 
 
 def _json_body() -> dict | None:
@@ -191,3 +201,38 @@ def restart_linking():
         return _api_error("rate_limited", 429, retry_after=wait)
     ctx().jobs.restart_linking(salon_id)
     return jsonify(status="requested", salon_id=salon_id), 202
+
+
+def _retry_target(salon_id: int) -> tuple[str, tuple] | None:
+    """What «Повторить сейчас» re-runs for this salon now: a failed activation or a failed sync, else nothing."""
+    salon = Salon.get_or_none(Salon.salon_id == salon_id)
+    if salon is None:
+        return None
+    live_data = ctx().live.snapshot(salon_id)["data"] or {}
+    failed_attempt = (live_data.get("activation") or {}).get("status") == "failed"  # a retry is scheduled
+    if salon.state == S.ACTIVATION_FAILED or (salon.state == S.ACTIVATING and failed_attempt):
+        return "activate_integration", (salon_id,)
+    if salon.state == S.ACTIVE:
+        live_sync = live_data.get("sync") or {}
+        last = SyncRun.select().where(SyncRun.salon_id == salon_id).order_by(SyncRun.id.desc()).first()
+        if live_sync.get("status") == "failed" or (last is not None and last.status == FAILED):
+            return "sync_salon", (salon_id, "full")
+    return None
+
+
+@blueprint.post("/marketplace/retry")
+def retry_now():
+    """The owner's «Повторить сейчас» after a failure (rate-limited; the actors are idempotent)."""
+    salon_id, _, error = _command_target()
+    if error:
+        return error
+    target = _retry_target(salon_id)
+    if target is None:
+        return _api_error("nothing_to_retry", 409)
+    wait = limiter().allow(*_rules(RETRY_LIMITS, salon_id))
+    if wait:
+        return _api_error("rate_limited", 429, retry_after=wait)
+    actor, args = target
+    ctx().jobs.send(actor, *args)
+    logger.info("salon %s: the owner asked to retry %s", salon_id, actor)
+    return jsonify(status="requested", salon_id=salon_id, message=messages.page_text("retry_requested")), 202

@@ -20,7 +20,7 @@ from models import events
 from models.live import snapshot_key
 from runtime import json_limits, metrics
 from web.context import ctx
-from web.marketplace import messages, session, status, tokens
+from web.marketplace import messages, presentation, session, status, tokens
 from web.marketplace.fanout import ENDED, RESYNC, fanout
 from web.marketplace.ratelimit import limiter
 from web.marketplace.security import origin_allowed
@@ -160,6 +160,7 @@ def _serve(ws, c) -> None:
             return _send_error(ws, "forbidden_salon", wanted)
         salon_ids = {wanted}
     last = _resume_points(hello, salon_ids)
+    reader = presentation.Reader.of(c.settings, messages.language())
 
     hub = fanout()
     sub = hub.subscribe(salon_ids)  # subscribe first ...
@@ -171,7 +172,7 @@ def _serve(ws, c) -> None:
 
         def send_snapshots():
             for salon_id in sorted(salon_ids):  # ... then the snapshot, so nothing falls in between
-                snap = status.snapshot(c.live, c.redis, salon_id)
+                snap = presentation.present_snapshot(status.snapshot(c.live, c.redis, salon_id), reader)
                 seen = last.get(salon_id, -1)
                 if snap["seq"] < seen:
                     # Redis went back in time (restarted empty): start the page over with a seq-0 snapshot,
@@ -206,7 +207,7 @@ def _serve(ws, c) -> None:
                 continue
             salon_id, seq, text = item
             if seq > last.get(salon_id, 0):
-                ws.send(text)
+                ws.send(presentation.present_text(text, reader))
                 last[salon_id] = seq
             elif seq < last.get(salon_id, 0) and _counter(c.redis, salon_id) < last[salon_id]:
                 # Not a duplicate from the subscribe window: the snapshot was lost (Redis flushed or

@@ -17,7 +17,7 @@ from models import install_check as ic
 from models import session_generation
 from runtime import metrics
 from web.context import ctx
-from web.errors import error_page
+from web.error_page import error_page
 from web.marketplace import messages, registration, session, tokens, userdata, validation, verification
 from web.marketplace.ratelimit import limiter
 

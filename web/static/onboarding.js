@@ -1,4 +1,5 @@
-/* The onboarding page: live status over a websocket, polling when it fails; no inline script, no CDN. */
+/* The onboarding page: live status over a websocket, polling when it fails; no inline script, no CDN.
+   It has no texts of its own: labels come from boot.text, every state's words from the server's events. */
 (function () {
   "use strict";
 
@@ -7,17 +8,27 @@
   var SLOT = {qr: "qr", pairing_code: "pairing_code", whatsapp_connected: "whatsapp", activation: "activation",
               sync: "sync", welcome: "welcome", complete: "complete", error: "error"};
   var CONNECTED_STATES = ["whatsapp_connected", "activating", "active", "activation_failed"];
+  var POLL_LINKING = 3000, POLL_LINKED = 15000;  // a QR needs fresh polls; after linking 15 s is enough
+  var PAIRING_WAIT = 30000;  // no code (and no error) this long after the request: say so, never spin forever
+  // Errors about a pairing request are shown by the pairing panel, not the general error box.
+  var PAIRING_ERRORS = ["pairing_failed", "invalid_phone", "too_many_requests", "request_in_progress"];
   var models = {};
   var current = boot.branches[0].salon_id;
-  var socket = null, fatal = null, retryDelay = 1000, pollTimer = null, live = false;
-  var pairingPending = false;
+  var socket = null, fatal = null, retryDelay = 1000, pollTimer = null, pollEvery = 0;
 
   function $(id) { return document.getElementById(id); }
   function show(el, visible) { el.hidden = !visible; }
-  function fmt(text, n) { return text.replace("{n}", n); }
+  function fmt(text, values) {
+    return String(text || "").replace(/\{(\w+)\}/g, function (all, key) {
+      return values[key] !== undefined ? values[key] : all;
+    });
+  }
+  function setText(el, text) { if (el.textContent !== text) el.textContent = text; }
 
   boot.branches.forEach(function (b) {
-    models[b.salon_id] = {seq: -1, data: {}, slotSeq: {}, at: {}};
+    // pairing: idle -> requesting -> shown -> expired | failed -> idle (every state has a way out)
+    models[b.salon_id] = {seq: -1, data: {}, slotSeq: {}, at: {}, etag: null,
+                          pairing: {state: "idle", note: "", since: 0, sentAt: 0}};
   });
 
   /* ---- state ------------------------------------------------------------------------------ */
@@ -38,6 +49,7 @@
       // Age on the server's clock, so a skewed client clock does not shorten a countdown.
       m.at[slot] = Date.now() - (meta ? Math.max(0, (env.ts - meta.ts) * 1000) : 0);
     });
+    pairingFromData(m);
     render();
   }
 
@@ -50,10 +62,15 @@
     m.data[slot] = env.data;
     m.slotSeq[slot] = env.seq;
     m.at[slot] = Date.now();
-    if (env.type === "pairing_code") pairingPending = false;
-    if (env.type === "whatsapp_connected" && (!m.data.state || m.data.state === "pending_whatsapp")) {
-      m.data.state = "whatsapp_connected";
+    if (env.type === "whatsapp_connected") {
+      if (!m.data.state || m.data.state === "pending_whatsapp") m.data.state = "whatsapp_connected";
+      m.data.qr = null;
+      m.data.pairing_code = null;
     }
+    if (env.type === "error" && m.pairing.state === "requesting" && PAIRING_ERRORS.indexOf(env.data.code) >= 0) {
+      pairingTo(m, "failed", env.data.message || "");
+    }
+    pairingFromData(m);
     render();
   }
 
@@ -66,6 +83,7 @@
   function activeError(m) {
     var err = m.data.error;
     if (!err) return null;
+    if (PAIRING_ERRORS.indexOf(err.code) >= 0) return null;  // the pairing panel shows those
     var mine = m.slotSeq.error || 0;
     var newer = ["qr", "pairing_code", "whatsapp", "activation", "sync", "welcome", "complete"].some(function (s) {
       return m.data[s] && (m.slotSeq[s] || 0) > mine;
@@ -73,9 +91,12 @@
     return newer ? null : err;
   }
 
+  function isLinked(d) { return !!d.whatsapp || CONNECTED_STATES.indexOf(d.state) >= 0; }
+  function allDone(d) { return !!d.complete && !!d.sync && d.sync.status === "done"; }
+
   function stepStates(d) {
     var st = d.state;
-    var wa = !!d.whatsapp || CONNECTED_STATES.indexOf(st) >= 0;
+    var wa = isLinked(d);
     var act = d.activation ? d.activation.status :
       (st === "active" ? "done" : st === "activating" ? "started" : st === "activation_failed" ? "failed" : null);
     var sync = d.sync ? d.sync.status : null;
@@ -83,21 +104,63 @@
     return {
       whatsapp: wa ? "done" : "current",
       activation: act === "done" ? "done" : act === "failed" ? "failed" : wa ? "current" : "pending",
-      sync: sync === "done" ? "done" : sync === "failed" ? "failed" : sync ? "current" : act === "done" ? "current" : "pending",
-      welcome: welcome === "sent" ? "done" : welcome === "failed" ? "failed" : sync === "done" ? "current" : "pending",
-      done: d.complete ? "done" : welcome ? "current" : "pending"
+      sync: sync === "done" ? "done" : sync === "failed" ? "failed" : sync || act === "done" ? "current" : "pending",
+      welcome: welcome === "sent" ? "done" : welcome === "failed" ? "failed" : act === "done" ? "current" : "pending",
+      done: allDone(d) ? "done" : d.complete ? "current" : "pending"
     };
   }
 
-  function maskPhone(phone) {
-    var digits = String(phone || "").replace(/\D/g, "");
-    if (digits.length < 7) return String(phone || "");
-    return "+" + digits.slice(0, 4) + "***" + digits.slice(-2);
+  /* The one failure the owner should act on now, with what happens next (or null). */
+  function failure(d) {
+    if (d.activation && d.activation.status === "failed") return d.activation;
+    if (d.sync && d.sync.status === "failed") return d.sync;
+    return null;
+  }
+
+  /* The server's sentence for what is happening now. */
+  function headline(m, d) {
+    if (!isLinked(d)) return "";
+    if (allDone(d)) return "";
+    var f = failure(d);
+    if (f) return "";
+    if (d.sync && d.sync.status === "running") return d.sync.message || "";
+    if (d.complete) return d.complete.message || "";
+    if (d.sync && d.sync.status === "done") return d.sync.message || "";
+    if (d.activation) return d.activation.message || "";
+    return d.whatsapp ? d.whatsapp.message || "" : "";
   }
 
   function formatCode(code) {
     var c = String(code || "").replace(/[^0-9A-Za-z]/g, "").toUpperCase();
     return c.length === 8 ? c.slice(0, 4) + "-" + c.slice(4) : String(code || "");
+  }
+
+  function localTime(epoch) {
+    try {
+      return new Date(epoch * 1000).toLocaleTimeString(boot.lang === "en" ? "en-GB" : "ru-RU",
+                                                         {hour: "2-digit", minute: "2-digit"});
+    } catch (e) { return ""; }
+  }
+
+  /* ---- pairing state machine -------------------------------------------------------------- */
+  function pairingTo(m, state, note) {
+    m.pairing.state = state;
+    m.pairing.note = note || "";
+  }
+
+  function pairingFromData(m) {
+    var p = m.pairing, code = m.data.pairing_code;
+    var fresh = code && code.code && (m.slotSeq.pairing_code || 0) > p.since;
+    if (fresh && (p.state === "requesting" || p.state === "idle" || p.state === "failed")) {
+      // idle: a reload while a code is valid shows it again
+      if (remaining(m, "pairing_code") > 0) pairingTo(m, "shown");
+    }
+  }
+
+  function tickPairing(m) {
+    var p = m.pairing;
+    if (p.state === "shown" && remaining(m, "pairing_code") <= 0) pairingTo(m, "expired", T.pairing_expired);
+    if (p.state === "requesting" && Date.now() - p.sentAt > PAIRING_WAIT) pairingTo(m, "failed", T.pairing_timeout);
   }
 
   /* ---- rendering -------------------------------------------------------------------------- */
@@ -108,35 +171,30 @@
 
   function render() {
     var m = models[current], d = m.data || {};
-    $("salon-name").textContent = branch().title;
-    $("salon-id").textContent = String(current);
+    tickPairing(m);
+    setText($("salon-name"), branch().title);
+    setText($("salon-id"), String(current));
     var states = stepStates(d);
-    var texts = {
-      whatsapp: d.whatsapp ? T.connected + (d.whatsapp.phone ? " (" + maskPhone(d.whatsapp.phone) + ")" : "") : "",
-      activation: d.activation ? (d.activation.status === "done" ? T.activation_done :
-        d.activation.status === "failed" ? T.activation_failed : T.activation_started) : "",
-      sync: d.sync ? (d.sync.status === "done" ? T.sync_done : d.sync.status === "failed" ? T.sync_failed : T.sync_running) : "",
-      welcome: d.welcome ? (d.welcome.status === "sent" ? T.welcome_sent : T.welcome_failed) : "",
-      done: d.complete ? T.done : ""
-    };
     var items = document.querySelectorAll("#steps li");
-    var statusLine = "";
     for (var i = 0; i < items.length; i++) {
       var key = items[i].getAttribute("data-step");
       items[i].className = "step " + states[key];
-      items[i].querySelector(".step-status").textContent = texts[key];
+      setText(items[i].querySelector(".step-status"), key === "whatsapp" && d.whatsapp ? d.whatsapp.phone || "" : "");
       if (states[key] === "current") items[i].setAttribute("aria-current", "step");
       else items[i].removeAttribute("aria-current");
-      if (texts[key]) statusLine = texts[key];
     }
-    var connected = states.whatsapp === "done";
-    show($("link"), !connected);
+    var linked = isLinked(d), f = failure(d);
+    document.body.setAttribute("data-phase", fatal ? "fatal" : !linked ? "linking" : allDone(d) ? "done" :
+      f ? "failed" : d.activation && d.activation.status === "done" ? "syncing" : "activating");
+    show($("link"), !linked && !fatal);
     renderQr(m, d);
-    renderPairing(m, d);
-    renderSync(d);
-    show($("done"), !!d.complete);
+    renderPairing(m);
+    renderFailure(f);
+    renderSync(d, f);
+    renderDone(d);
     renderError(m);
-    if ($("status").textContent !== statusLine) $("status").textContent = statusLine;
+    setText($("status"), fatal ? "" : headline(m, d));
+    schedulePolling();
   }
 
   function renderQr(m, d) {
@@ -148,67 +206,85 @@
       show(img, true);
       show($("qr-waiting"), false);
       var left = remaining(m, "qr");
-      $("qr-countdown").textContent = left > 0 ? fmt(T.qr_expires, left) : T.qr_refreshing;
+      setText($("qr-countdown"), left > 0 ? fmt(T.qr_expires, {n: left}) : T.qr_refreshing);
     } else {
       show(img, false);
       show($("qr-waiting"), true);
-      $("qr-countdown").textContent = "";
+      setText($("qr-countdown"), "");
     }
   }
 
-  function renderPairing(m, d) {
-    var p = d.pairing_code;
-    if (p && p.code) {
-      show($("pairing-result"), true);
-      $("pairing-code").textContent = formatCode(p.code);
-      var left = remaining(m, "pairing_code");
-      $("pairing-countdown").textContent = left > 0 ? fmt(T.pairing_expires, left) : T.pairing_expired;
-    } else if (pairingPending) {
-      show($("pairing-result"), false);
-      $("pairing-error").textContent = T.pairing_requested;
+  function renderPairing(m) {
+    var p = m.pairing, code = m.data.pairing_code;
+    var shown = p.state === "shown" && code && code.code;
+    document.getElementById("panel-pairing").setAttribute("data-pairing", p.state);
+    show($("pairing-form"), !shown && p.state !== "expired");
+    show($("pairing-result"), !!shown);
+    show($("pairing-again"), !!shown || p.state === "expired");
+    $("pairing-submit").disabled = p.state === "requesting";
+    var note = p.state === "requesting" ? T.pairing_requesting : p.note;
+    setText($("pairing-note"), note || "");
+    $("pairing-note").className = "note" + (p.state === "failed" || p.state === "expired" ? " field-error" : "");
+    if (shown) {
+      setText($("pairing-code"), formatCode(code.code));
+      setText($("pairing-countdown"), fmt(T.pairing_expires, {n: remaining(m, "pairing_code")}));
     }
   }
 
-  function renderSync(d) {
+  function renderFailure(f) {
+    show($("failure"), !!f && !fatal);
+    if (!f) return;
+    setText($("failure-message"), fmt(f.message || "", {time: f.retry_at ? localTime(f.retry_at) : ""}));
+  }
+
+  function renderSync(d, f) {
     var s = d.sync;
-    show($("sync-box"), !!s);
-    if (!s) return;
-    var name = (T.entities && T.entities[s.entity]) || s.entity || "";
-    var total = Math.max(0, Number(s.total) || 0), done = Math.max(0, Number(s.done) || 0);
-    $("sync-label").textContent = name + (total ? ": " + done + " / " + total : "");
-    $("sync-progress").max = total || 1;
-    $("sync-progress").value = s.status === "done" && !total ? 1 : Math.min(done, total || 1);
+    var visible = !!s && s.status !== "done" && !fatal;
+    show($("sync-box"), visible);
+    if (!visible) return;
+    var percent = Math.max(0, Math.min(100, Number(s.percent) || 0));
+    $("sync-progress").value = percent;
+    $("sync-progress").setAttribute("aria-valuetext", percent + " %");
+    setText($("sync-label"), T.progress + ": " + percent + " %");
+    var name = T.entities[s.entity];
+    setText($("sync-detail"), name && s.total ? fmt(T.now_loading, {entity: name, done: s.done, total: s.total}) : "");
+    // After `complete` the owner may leave while the data keeps loading: the server's sentence says so.
+    setText($("sync-note"), d.complete && !f ? d.complete.message || "" : "");
+  }
+
+  function renderDone(d) {
+    var done = allDone(d) && !fatal;
+    show($("done"), done);
+    if (!done) return;
+    setText($("done-message"), d.complete.assistant || d.sync.assistant || "");
+    setText($("done-welcome"), d.welcome ? d.welcome.message || "" : "");
   }
 
   // What the owner can do about each error code (codes from the bridge, the pipeline and this page).
   var ACTIONS = {
     link_expired: "restart", logged_out: "restart", session_stopped: "restart", not_awaiting_link: "restart",
-    pairing_failed: "use_qr", invalid_phone: "use_pairing", gateway_unavailable: "wait",
-    too_many_requests: "wait", request_in_progress: "wait", too_many_restarts: "use_pairing",
+    gateway_unavailable: "wait", too_many_restarts: "use_pairing",
     token_expired: "marketplace", unauthorized: "marketplace", forbidden_salon: "marketplace"
   };
-  var FATAL = ["token_expired", "unauthorized", "forbidden_salon"];
+  var FATAL = ["token_expired", "unauthorized", "forbidden_salon", "session_ended"];
 
   function errorAction(code) {
     code = String(code || "");
-    if (ACTIONS[code]) return ACTIONS[code];
-    if (/activation|sync|welcome/.test(code)) return "support";
-    if (/pairing|phone/.test(code)) return "use_qr";
-    return "reload";
+    if (FATAL.indexOf(code) >= 0) return "marketplace";
+    return ACTIONS[code] || "reload";
   }
 
   function renderError(m) {
     var err = fatal || activeError(m);
     show($("error"), !!err);
     if (!err) return;
-    $("error-message").textContent = err.message || err.code;
+    setText($("error-message"), err.message || "");
     var action = errorAction(err.code);
     var button = $("error-action");
-    show($("error-link"), action === "marketplace" || action === "support");
-    show(button, ["restart", "use_qr", "use_pairing", "reload"].indexOf(action) >= 0);
+    show($("error-link"), action === "marketplace");
+    show(button, ["restart", "use_pairing", "reload"].indexOf(action) >= 0);
     button.setAttribute("data-action", action);
-    button.textContent = action === "restart" ? T.new_code : action === "use_qr" ? T.use_qr :
-      action === "use_pairing" ? T.use_pairing : T.reload;
+    setText(button, action === "restart" ? T.new_code : action === "use_pairing" ? T.use_pairing : T.reload);
   }
 
   /* ---- actions ---------------------------------------------------------------------------- */
@@ -222,9 +298,19 @@
   function restartLinking() {
     $("error-action").disabled = true;
     post(boot.restart_path, {salon_id: current}).then(function (r) {
-      if (r.httpStatus >= 400 && r.message) $("status").textContent = r.message;
+      if (r.httpStatus >= 400 && r.message) setText($("error-message"), r.message);
     }).catch(function () {}).then(function () {
       setTimeout(function () { $("error-action").disabled = false; }, 5000);
+    });
+  }
+
+  function retryNow() {
+    var button = $("retry-now");
+    button.disabled = true;
+    post(boot.retry_path, {salon_id: current}).then(function (r) {
+      setText($("failure-note"), r.message || "");
+    }).catch(function () { setText($("failure-note"), T.pairing_network); }).then(function () {
+      setTimeout(function () { button.disabled = false; }, 5000);
     });
   }
 
@@ -237,25 +323,60 @@
 
   function requestPairingCode(event) {
     event.preventDefault();
+    var m = models[current], salon = current;
+    if (m.pairing.state === "requesting") return;
     var phone = normalisePhone($("phone").value);
     if (!phone) {
-      $("pairing-error").textContent = boot.lang === "en" ? "Invalid phone number (10–15 digits)." :
-        "Неверный формат номера (10–15 цифр).";
+      pairingTo(m, "failed", T.invalid_phone);
       $("phone").setAttribute("aria-invalid", "true");
+      render();
       $("phone").focus();
       return;
     }
     $("phone").removeAttribute("aria-invalid");
-    $("pairing-error").textContent = T.pairing_requested;
-    $("pairing-submit").disabled = true;
-    post(boot.pairing_path, {phone: phone, salon_id: current}).then(function (r) {
-      if (r.httpStatus === 202) { pairingPending = true; }
-      else { $("pairing-error").textContent = r.message || ""; }
+    pairingTo(m, "requesting");
+    m.pairing.since = Math.max(m.seq, 0);  // only a code published after this request counts
+    m.pairing.sentAt = Date.now();
+    render();
+    post(boot.pairing_path, {phone: phone, salon_id: salon}).then(function (r) {
+      if (r.httpStatus !== 202 && m.pairing.state === "requesting") pairingTo(m, "failed", r.message || T.pairing_network);
     }).catch(function () {
-      $("pairing-error").textContent = T.retry;
-    }).then(function () {
-      setTimeout(function () { $("pairing-submit").disabled = false; }, 3000);
-    });
+      if (m.pairing.state === "requesting") pairingTo(m, "failed", T.pairing_network);
+    }).then(render);
+  }
+
+  function pairingAgain() {
+    var m = models[current];
+    pairingTo(m, "idle");
+    m.pairing.since = Math.max(m.seq, 0);
+    render();
+    $("phone").focus();
+  }
+
+  function copyCode() {
+    var code = String(($("pairing-code").textContent || "")).replace(/-/g, "");
+    var done = function () {
+      setText($("pairing-copy"), T.copied);
+      setTimeout(function () { setText($("pairing-copy"), T.copy); }, 2000);
+    };
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(code).then(done, function () { legacyCopy(code) && done(); });
+    } else if (legacyCopy(code)) {
+      done();
+    }
+  }
+
+  function legacyCopy(text) {
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.className = "visually-hidden";
+    document.body.appendChild(area);
+    area.select();
+    var ok = false;
+    try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+    document.body.removeChild(area);
+    return ok;
   }
 
   function selectTab(name, focus) {
@@ -271,7 +392,6 @@
   function onErrorAction() {
     var action = $("error-action").getAttribute("data-action");
     if (action === "restart") restartLinking();
-    else if (action === "use_qr") selectTab("qr", true);
     else if (action === "use_pairing") selectTab("pairing", true);
     else window.location.reload();
   }
@@ -284,15 +404,14 @@
   }
 
   function setConnection(isLive) {
-    live = isLive;
-    $("connection").textContent = isLive ? T.live : T.polling;
+    setText($("connection"), isLive ? T.live : T.polling);
     document.body.setAttribute("data-transport", isLive ? "websocket" : "polling");
   }
 
   function connect() {
     if (fatal) return;
     var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + boot.ws_path + resumeQuery();
-    try { socket = new WebSocket(url); } catch (e) { return fallBack(); }
+    try { socket = new WebSocket(url); } catch (e) { socket = null; return fallBack(); }
     socket.onopen = function () { retryDelay = 1000; stopPolling(); setConnection(true); };
     socket.onmessage = function (msg) {
       var env;
@@ -301,6 +420,7 @@
         if (FATAL.indexOf(env.data.code) >= 0) { fatal = env.data; render(); }
         return;  // anything else (origin, too many sockets): fall back to polling on close
       }
+      if (env.type === "error" && env.data && env.data.code === "session_ended") { fatal = env.data; }
       if (env.type === "snapshot") applySnapshot(env); else applyEvent(env);
     };
     socket.onclose = function () { socket = null; fallBack(); };
@@ -316,20 +436,40 @@
 
   function poll() {
     boot.branches.forEach(function (b) {
-      fetch(boot.status_path + "?salon_id=" + b.salon_id, {credentials: "same-origin", cache: "no-store"})
+      var m = models[b.salon_id], headers = {};
+      if (m.etag) headers["If-None-Match"] = m.etag;  // unchanged: a bodiless 304
+      fetch(boot.status_path + "?salon_id=" + b.salon_id, {credentials: "same-origin", cache: "no-store",
+                                                            headers: headers})
         .then(function (r) {
           if (r.status === 401) {
             return r.json().then(function (j) { fatal = {code: j.error, message: j.message}; stopPolling(); render(); });
           }
-          if (r.ok) return r.json().then(function (env) { applySnapshot(env, true); });
+          if (r.ok) {
+            m.etag = r.headers.get("ETag");
+            return r.json().then(function (env) { applySnapshot(env, true); });
+          }
         }).catch(function () {});
     });
+  }
+
+  function wantedPollInterval() {
+    var linking = boot.branches.some(function (b) { return !isLinked(models[b.salon_id].data || {}); });
+    return linking ? POLL_LINKING : POLL_LINKED;
   }
 
   function startPolling() {
     if (pollTimer || fatal) return;
     poll();
-    pollTimer = setInterval(poll, 3000);
+    pollEvery = wantedPollInterval();
+    pollTimer = setInterval(poll, pollEvery);
+  }
+
+  function schedulePolling() {  // after linking the page polls less often (docs/onboarding.md: bytes per minute)
+    if (pollTimer && pollEvery !== wantedPollInterval()) {
+      clearInterval(pollTimer);
+      pollEvery = wantedPollInterval();
+      pollTimer = setInterval(poll, pollEvery);
+    }
   }
 
   function stopPolling() {
@@ -346,7 +486,10 @@
     }
   });
   $("error-action").addEventListener("click", onErrorAction);
+  $("retry-now").addEventListener("click", retryNow);
   $("pairing-form").addEventListener("submit", requestPairingCode);
+  $("pairing-again").addEventListener("click", pairingAgain);
+  $("pairing-copy").addEventListener("click", copyCode);
   $("branch-picker").addEventListener("change", function (e) {
     current = Number(e.target.value);
     render();

@@ -77,8 +77,9 @@ def wait_for_sync(client, salon_id: int, since_seq: int, pubsub, timeout: float,
         since_seq = int(event.get("seq", 0))
         last_said = time.monotonic()
         show(event["data"])
-        if event["data"].get("status") in ("done", "failed"):
-            return event
+        status = event["data"].get("status")
+        if status == "done" or (status == "failed" and not event["data"].get("retry_at")):
+            return event  # a failed attempt with a retry_at is not the end: the next attempt is scheduled
     return None
 
 

@@ -28,11 +28,6 @@ class ActivationRejected(Exception):
     """YCLIENTS refused the activation for good (401, 422, a 403 that is not 'already installed')."""
 
 
-def support_message(salon_id: int) -> str:
-    return (f"Не удалось активировать интеграцию в YCLIENTS. Мы уже знаем о проблеме; если она не решится "
-            f"в течение часа, напишите в поддержку AI Admin и укажите номер филиала {salon_id}.")
-
-
 def webhook_url(settings, webhook_key: str) -> str:
     return f"{settings.public_base_url}/webhook/yclients/{webhook_key}"
 
@@ -54,8 +49,7 @@ def activate(salon_id: int, deps) -> str:
             return "skipped"
         api_key, webhook_key, first_attempt = prepared
         if first_attempt:
-            deps.live.publish(salon_id, "activation", {"status": "started",
-                                                       "message": "Активируем интеграцию в YCLIENTS…"},
+            deps.live.publish(salon_id, "activation", {"status": "started", "code": "activation_started"},
                               state=S.ACTIVATING)
         location = _call(salon_id, deps, api_key, webhook_key)
         _succeed(salon_id, deps, location)
@@ -105,7 +99,7 @@ def _succeed(salon_id, deps, location: str) -> None:
         record(salon_id, "activated", "worker", location=location or "")
     metrics.activation_finished(salon_id, "done")
     # After the commit: tell the page, then start the welcome and the sync.
-    deps.live.publish(salon_id, "activation", {"status": "done", "message": "Интеграция с YCLIENTS активна.",
+    deps.live.publish(salon_id, "activation", {"status": "done", "code": "activation_done",
                                                "location": location or ""}, state=S.ACTIVE)
     deps.jobs.send_welcome(salon_id)
     deps.jobs.sync_salon(salon_id, "full")
@@ -120,5 +114,6 @@ def fail(salon_id: int, deps, error: str) -> None:
             record(salon_id, "activation_failed", "worker", error=error[:500])
     if updated:
         metrics.activation_finished(salon_id, "failed")
-        deps.live.publish(salon_id, "activation", {"status": "failed", "message": support_message(salon_id)},
+        # The words (with the support contact) come from the catalogue, in the reader's language.
+        deps.live.publish(salon_id, "activation", {"status": "failed", "code": "activation_failed"},
                           state=S.ACTIVATION_FAILED)

@@ -33,15 +33,7 @@ def maybe_complete(salon_id: int, deps) -> bool:
     if not deps.redis.set(key, "1", nx=True, ex=30 * 86400):
         return False
     record(salon_id, "onboarding_complete", "worker", sync_running=sync_running, welcome=welcome.status)
+    # Words from the catalogue (web/marketplace/messages.py): "all done" only once the sync is done too.
     deps.live.publish(salon_id, "complete", {"sync_running": sync_running, "welcome": welcome.status,
-                                             "message": _message(sync_running, welcome.status)})
+                                             "code": "complete_syncing" if sync_running else "complete"})
     return True
-
-
-def _message(sync_running: bool, welcome_status: str) -> str:
-    text = "Готово! Интеграция с YCLIENTS активна."
-    if welcome_status != SENT:
-        text += " Приветственное сообщение отправить не удалось, но ассистент уже работает."
-    if sync_running:
-        text += " Данные салона ещё загружаются, это продолжится в фоне — страницу можно закрыть."
-    return text

@@ -22,7 +22,7 @@ STALE_PENDING = dt.timedelta(seconds=60)  # a pending row nobody handed to the s
 
 def welcome_text(salon_title: str, phone: str) -> str:
     title = salon_title.strip() or "ваш салон"
-    return (f"🎉 Поздравляем! Admin AI подключён к салону «{title}».\n\n"
+    return (f"🎉 Поздравляем! AI Admin подключён к салону «{title}».\n\n"
             "Я готов помогать вашим клиентам:\n"
             "✅ Записывать на услуги\n"
             "✅ Отвечать на вопросы\n"
@@ -81,5 +81,6 @@ def on_welcome_finished(outbound_id: int, deps) -> None:
                 (Salon.salon_id == row.salon_id) & (Salon.welcome_sent_at.is_null())).execute()
         record(row.salon_id, "welcome_sent" if sent else "welcome_failed", "worker", outbound_id=row.id,
                status=row.status)
-    deps.live.publish(row.salon_id, "welcome", {"status": "sent" if sent else "failed"})
+    deps.live.publish(row.salon_id, "welcome", {"status": "sent" if sent else "failed",
+                                                "code": "welcome_sent" if sent else "welcome_failed"})
     maybe_complete(row.salon_id, deps)

@@ -24,7 +24,7 @@ from runtime.yclients.errors import AccessDenied, PermanentError
 from workers.sync.company import refresh_company, salon_today, salon_zone
 from workers.sync.lease import Lease
 from workers.sync.mapping import ENTITIES, upsert
-from workers.sync.progress import Progress
+from workers.sync.progress import Progress, overall_percent
 
 logger = logging.getLogger("aiadmin.sync")
 
@@ -158,7 +158,8 @@ class _Runner:
                 upsert(entity, self.salon_id, items, now=fetched_at, tz=self.tz)
             SyncRun.update(checkpoints=self.checkpoints, entity=entity, requests=SyncRun.requests + 1,
                            updated_at=utcnow()).where(SyncRun.id == self.run_id).execute()
-        self.progress.report("running", entity, cp["done"], cp["total"], force=cp["status"] == "done")
+        self.progress.report("running", entity, cp["done"], cp["total"], force=cp["status"] == "done",
+                             checkpoints=self.checkpoints)
 
     def _company(self) -> None:
         refresh_company(self.salon_id, self.deps)  # the card, the salon's title and its timezone
@@ -246,7 +247,7 @@ def finish(salon_id: int, run_id: int, deps) -> None:
     metrics.sync_run_finished(run_id, "done")
     total = sum(counts.values())
     deps.live.publish(salon_id, "sync", {"status": "done", "entity": "all", "done": total, "total": total,
-                                         "counts": counts})
+                                         "counts": counts, "percent": 100, "code": "sync_done"})
     if run.kind == "full":
         deps.jobs.sync_schedules(salon_id)  # staff are stored now: their schedules follow (schedules.py)
 
@@ -261,5 +262,8 @@ def fail(salon_id: int, deps, error: str) -> None:
             SyncRun.id == run.id).execute()
         record(salon_id, "sync_failed", "worker", run_id=run.id, error=error[:500])
     metrics.sync_run_finished(run.id, "failed")
-    deps.live.publish(salon_id, "sync", {"status": "failed", "entity": run.entity or "", "done": 0, "total": 0,
-                                         "message": "Не удалось загрузить данные салона; мы повторим позже."})
+    point = (run.checkpoints or {}).get(run.entity or "", {})
+    deps.live.publish(salon_id, "sync", {"status": "failed", "entity": run.entity or "",
+                                         "done": int(point.get("done", 0) or 0),
+                                         "total": int(point.get("total", 0) or 0),
+                                         "percent": overall_percent(run.checkpoints or {}), "code": "sync_failed"})

@@ -11,7 +11,7 @@ from web.marketplace import tokens
 # Only the bridge relay (on WAHA's signed "WORKING") may start an activation: never a request from a browser.
 ACTIVATION_ACTORS = {"on_whatsapp_connected", "activate_integration", "send_welcome", "sync_salon"}
 DOCUMENTED = {"/auth/yclients/redirect", "/marketplace/onboarding", "/marketplace/ws", "/marketplace/status",
-              "/marketplace/pairing-code", "/marketplace/restart-linking", "/webhook/yclients",
+              "/marketplace/pairing-code", "/marketplace/restart-linking", "/marketplace/retry", "/webhook/yclients",
               "/webhook/yclients/<key>", "/marketplace/health", "/healthz", "/metrics", "/static/<path:filename>"}
 
 

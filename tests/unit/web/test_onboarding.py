@@ -201,10 +201,12 @@ def test_a_lost_snapshot_is_rebuilt_from_the_database(app, settings, redis_clien
     redis_client.flushall()  # Redis lost everything
     data = signed_in(app, settings).get("/marketplace/status").get_json()["data"]
     assert data["state"] == s.ACTIVE
-    assert data["whatsapp"]["phone"] == "7900***67"  # masked
-    assert data["activation"] == {"status": "done"} and data["welcome"] == {"status": "sent"}
-    assert data["sync"] == {"status": "done", "entity": "records", "done": 40, "total": 40}
-    assert data["complete"] == {} and data["qr"] is None
+    assert data["whatsapp"]["phone"] == "+7900***67"  # masked
+    assert data["activation"]["status"] == "done" and data["welcome"]["status"] == "sent"
+    assert data["activation"]["message"] == "Интеграция с YCLIENTS активна."  # words from the catalogue
+    assert {k: data["sync"][k] for k in ("status", "entity", "done", "total", "percent")} == {
+        "status": "done", "entity": "records", "done": 40, "total": 40, "percent": 100}
+    assert data["complete"]["code"] == "complete" and data["qr"] is None
 
 
 # -- pairing code and restart linking ------------------------------------------------------------------

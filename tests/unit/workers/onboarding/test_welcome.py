@@ -65,7 +65,7 @@ def test_welcome_sent_marks_the_salon_publishes_and_completes_once(settings, dat
     on_welcome_finished(row_id, deps)
     snap = deps.live.snapshot(962302)["data"]
     assert Salon.get_by_id(962302).welcome_sent_at == dt.datetime(2026, 1, 1, 12, 1)
-    assert snap["welcome"] == {"status": "sent"}
+    assert snap["welcome"] == {"status": "sent", "code": "welcome_sent"}
     assert snap["complete"]["sync_running"] is True
     seq = deps.live.snapshot(962302)["seq"]
     on_welcome_finished(row_id, deps)  # a duplicate notification
@@ -83,5 +83,5 @@ def test_a_failed_welcome_still_completes_and_says_so(settings, database, redis_
     OutboundMessage.update(status=FAILED).execute()
     on_welcome_finished(row_id, deps)
     snap = deps.live.snapshot(962302)["data"]
-    assert snap["welcome"] == {"status": "failed"} and Salon.get_by_id(962302).welcome_sent_at is None
+    assert snap["welcome"] == {"status": "failed", "code": "welcome_failed"} and Salon.get_by_id(962302).welcome_sent_at is None
     assert snap["complete"]["sync_running"] is False and snap["complete"]["welcome"] == FAILED
