@@ -11,6 +11,7 @@ from models.timeline import TimelineEvent
 from runtime.gateway.stub import StubGateway
 from runtime.stub_jobs import StubJobs
 from runtime.yclients.errors import AccessDenied, PermanentError
+from runtime.yclients.stub import StubYclients
 from workers import registry
 from workers.lifecycle.disconnect import disconnect
 from workers.lifecycle.periodic import enqueue_company_refreshes, enqueue_schedule_syncs
@@ -18,20 +19,15 @@ from workers.lifecycle.periodic import enqueue_company_refreshes, enqueue_schedu
 SALON = 962302
 
 
-class PartnerApi:
-    """YCLIENTS' partner uninstall: True once, then 404 (already not installed) -> False; or a scripted error."""
-
-    def __init__(self, error=None):
-        self.installed = True
-        self.error = error
-        self.calls = 0
-
-    def uninstall(self, salon_id):
-        self.calls += 1
-        if self.error:
-            raise self.error
-        was, self.installed = self.installed, False
-        return was
+def installed_in_yclients(error=None):
+    """YCLIENTS with our application active in the salon (the shipped stub); `error` fails the next call."""
+    api = StubYclients()
+    api.press_connect(SALON)
+    api.activation_callback(SALON, "a" * 32, ["https://adminai.example/webhook/yclients/k"])
+    api.calls.clear()
+    if error is not None:
+        api.errors.append(error)
+    return api
 
 
 @pytest.fixture
@@ -44,19 +40,19 @@ def kinds():
 
 
 def test_disconnect_uninstalls_in_yclients_first_then_locally_and_twice_is_harmless(database, redis_client, salon):
-    api, waha = PartnerApi(), StubGateway()
+    api, waha = installed_in_yclients(), StubGateway()
     waha.link(SALON)
     removed, effect = disconnect(database, SALON, api=api, waha=waha, live=LiveStatus(redis_client))
     assert removed is True and effect.outcome == "applied"
     row = Salon.get_by_id(SALON)
     assert row.state == s.UNINSTALLED and row.api_key is None and waha.count("delete") == 1
     removed, effect = disconnect(database, SALON, api=api, waha=waha, live=LiveStatus(redis_client))
-    assert removed is False and effect.outcome == "noop" and api.calls == 2
+    assert removed is False and effect.outcome == "noop" and api.calls == [("uninstall", SALON)] * 2
     assert kinds() == ["yclients_uninstalled", "uninstalled", "yclients_already_uninstalled"]
 
 
 def test_a_yclients_refusal_changes_nothing_here(database, redis_client, salon):
-    api, waha = PartnerApi(AccessDenied("401", status=401, message="Необходима авторизация")), StubGateway()
+    api, waha = installed_in_yclients(AccessDenied("401", status=401, message="Необходима авторизация")), StubGateway()
     with pytest.raises(PermanentError):
         disconnect(database, SALON, api=api, waha=waha)
     assert Salon.get_by_id(SALON).state == s.ACTIVE and waha.calls == [] and kinds() == []
