@@ -98,6 +98,7 @@ def stack(database_url: str | None = None, rate_limit: str = "5/s,200/min", keep
         waha_url=f"http://127.0.0.1:{ports['whatsapp']}",
         bridge_public_url=f"http://127.0.0.1:{ports['bridge']}",
         health_token="bench-health-token",
+        diagnostic_actors=True,  # the crash-recovery benchmark holds a worker thread with `hold`
         **overrides,
     )
     db = init_database(settings.database_url)

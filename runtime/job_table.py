@@ -52,8 +52,13 @@ JOBS: dict[str, str] = {
     "schedule_schedule_syncs": LIFECYCLE,
     "schedule_company_refreshes": LIFECYCLE,
     "expire_abandoned_onboardings": LIFECYCLE,
-    # `aiadmin ping` and the crash-recovery / re-queue tests (workers.actors.diagnostics)
+    # `aiadmin ping` (workers.actors.diagnostics)
     "ping": DIAGNOSTICS,
+}
+
+# Fault injection for the crash-recovery benchmark and the re-queue tests (workers.actors.fault_injection):
+# only a worker started with DIAGNOSTIC_ACTORS=1 runs them, never a production one.
+DIAGNOSTIC_JOBS: dict[str, str] = {
     "hold": DIAGNOSTICS,
     "fail_until": DIAGNOSTICS,
 }
@@ -67,6 +72,11 @@ class UnknownJob(KeyError):
 
 def queue_of(name: str) -> str:
     try:
-        return JOBS[name]
+        return JOBS[name] if name in JOBS else DIAGNOSTIC_JOBS[name]
     except KeyError:
         raise UnknownJob(name) from None
+
+
+def known(name: str) -> bool:
+    """A job some worker of ours can run (re-queue refuses the others)."""
+    return name in JOBS or name in DIAGNOSTIC_JOBS

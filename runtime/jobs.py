@@ -116,7 +116,7 @@ class Jobs:
     def expire_abandoned_onboardings(self):
         return self.send("expire_abandoned_onboardings")
 
-    # diagnostics: workers.actors.diagnostics (aiadmin ping, crash-recovery and re-queue tests)
+    # diagnostics: `aiadmin ping`; hold / fail_until only run on a worker with DIAGNOSTIC_ACTORS=1 (tests, bench)
     def ping(self, token: str, sent_at: float):
         return self.send("ping", token, sent_at)
 

@@ -129,6 +129,8 @@ class Settings:
     records_days_ahead: int = 90
     http_timeout: float = 10.0
     log_json: bool = False
+    # Test and benchmark workers only: also register the fault-injection actors (workers/actors/fault_injection.py).
+    diagnostic_actors: bool = False
 
     @property
     def is_production(self) -> bool:
@@ -201,6 +203,7 @@ class Settings:
             records_days_ahead=number("RECORDS_DAYS_AHEAD", "90"),
             http_timeout=number("HTTP_TIMEOUT", "10", float),
             log_json=app_env == PRODUCTION or env.get("LOG_JSON", "") == "1",
+            diagnostic_actors=env.get("DIAGNOSTIC_ACTORS", "") == "1",
         )
 
     def credentials_configured(self) -> dict[str, bool]:

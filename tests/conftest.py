@@ -134,6 +134,7 @@ def settings(redis_url, migrated_db_url) -> Settings:
         waha_webhook_secret="test-waha-hmac-secret",
         bridge_public_url="http://127.0.0.1:5001",
         health_token="test-health-token",
+        diagnostic_actors=True,  # the workers the tests start also run hold / fail_until
     )
 
 

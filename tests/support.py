@@ -44,6 +44,7 @@ def settings_env(settings) -> dict[str, str]:
         "TRUSTED_PROXIES": ",".join(str(network) for network in settings.trusted_proxies),
         "RECORDS_DAYS_BACK": str(settings.records_days_back),
         "RECORDS_DAYS_AHEAD": str(settings.records_days_ahead),
+        "DIAGNOSTIC_ACTORS": "1" if settings.diagnostic_actors else "",
     }
 
 

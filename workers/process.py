@@ -34,5 +34,5 @@ def start(settings: Settings | None = None) -> Container:
     # Beats as `worker` or `sync` (from the queues it consumes) once the process boots: the health details.
     container.broker.add_middleware(WorkerHeartbeat(container.redis))
     dramatiq.set_broker(container.broker)
-    registry.declare(container.broker)
+    registry.declare(container.broker, diagnostics=container.settings.diagnostic_actors)
     return install(container)

@@ -20,6 +20,8 @@ ACTOR_MODULES = [
     "workers.actors.sync",
     "workers.actors.lifecycle",
 ]
+# Fault injection for tests and benchmarks: only a worker started with DIAGNOSTIC_ACTORS=1 registers them.
+DIAGNOSTIC_MODULES = ["workers.actors.fault_injection"]
 
 # Bounded retries with capped backoff for every actor unless it says otherwise
 # (Dramatiq's defaults retry for about 35 days).
@@ -50,16 +52,18 @@ def actor(queue_name: str = "default", **options):
     return decorate
 
 
-def specs() -> dict[str, ActorSpec]:
-    for module in ACTOR_MODULES:
+def specs(diagnostics: bool = False) -> dict[str, ActorSpec]:
+    """The production actors; with `diagnostics`, the fault-injection ones too."""
+    modules = ACTOR_MODULES + (DIAGNOSTIC_MODULES if diagnostics else [])
+    for module in modules:
         importlib.import_module(module)
-    return dict(_SPECS)
+    return {name: spec for name, spec in _SPECS.items() if spec.fn.__module__ in modules}
 
 
-def declare(broker: dramatiq.Broker) -> dict[str, dramatiq.Actor]:
+def declare(broker: dramatiq.Broker, diagnostics: bool = False) -> dict[str, dramatiq.Actor]:
     """Bind every actor to `broker` (idempotent per broker)."""
     declared = {}
-    for name, spec in specs().items():
+    for name, spec in specs(diagnostics).items():
         if name in broker.actors:
             declared[name] = broker.get_actor(name)
             continue

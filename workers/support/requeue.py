@@ -17,7 +17,7 @@ from peewee import Case
 from models.db import utcnow
 from models.failure import REQUEUED, RESOLVED, Failure
 from runtime.failures import REQUEUED_FROM
-from runtime.job_table import JOBS
+from runtime.job_table import known
 
 logger = logging.getLogger("aiadmin.support")
 
@@ -77,7 +77,7 @@ class UnknownActor(LookupError):
 
 def requeue(broker, failure: Failure, *, on_enqueued=None) -> Requeued:
     """Re-send one failure's work. `on_enqueued` is a test hook to simulate a crash after the enqueue."""
-    if failure.actor_name not in JOBS:
+    if not known(failure.actor_name):
         # A worker would dead-letter it again at once; say so instead of pretending.
         raise UnknownActor(f"failure {failure.id} is for actor {failure.actor_name!r}, which this version "
                            f"does not have")

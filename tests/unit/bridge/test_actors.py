@@ -23,7 +23,7 @@ def worker_for(settings, database, redis_client):
 
     def start(waha):
         broker = StubBroker(middleware=build_middleware(database))
-        registry.declare(broker)
+        registry.declare(broker, diagnostics=True)
         process.install(container_for(settings, database, redis_client, "worker", broker=broker, jobs=Jobs(broker),
                                       gateway=waha))
         worker = Worker(broker, queues={"outbound"}, worker_timeout=50, worker_threads=1)

@@ -50,6 +50,7 @@ def test_the_worker_entry_binds_every_actor_and_the_heartbeat_without_connecting
             "from runtime.job_table import JOBS\n"
             "from runtime.heartbeat import WorkerHeartbeat\n"
             "assert set(m.broker.actors) == set(JOBS), set(JOBS) ^ set(m.broker.actors)\n"
+            "assert 'hold' not in m.broker.actors and 'fail_until' not in m.broker.actors\n"
             "assert any(isinstance(x, WorkerHeartbeat) for x in m.broker.middleware)\n"
             "assert m.container.role == 'worker'\n")
     env = {"PATH": "/usr/bin:/bin", "TMP": str(tmp_path)}

@@ -7,7 +7,7 @@ import sys
 import pytest
 from dramatiq.brokers.stub import StubBroker
 
-from runtime.job_table import JOBS, QUEUES, UnknownJob
+from runtime.job_table import DIAGNOSTIC_JOBS, JOBS, QUEUES, UnknownJob
 from runtime.jobs import Jobs
 from runtime.stub_jobs import StubJobs
 from tests.support import ROOT
@@ -15,9 +15,11 @@ from workers import registry
 
 
 def test_every_registered_actor_is_in_the_table_on_its_queue_and_nothing_else_is():
-    specs = registry.specs()
-    assert set(JOBS) == set(specs)
-    wrong = {name: (JOBS[name], spec.queue_name) for name, spec in specs.items() if JOBS[name] != spec.queue_name}
+    specs = registry.specs(diagnostics=True)
+    assert set(JOBS) == set(registry.specs())  # what a production worker runs
+    assert set(DIAGNOSTIC_JOBS) == set(specs) - set(JOBS)  # what only a DIAGNOSTIC_ACTORS=1 worker adds
+    table = {**JOBS, **DIAGNOSTIC_JOBS}
+    wrong = {name: (table[name], spec.queue_name) for name, spec in specs.items() if table[name] != spec.queue_name}
     assert not wrong, f"table queue != actor queue: {wrong}"
     assert set(QUEUES) == {spec.queue_name for spec in specs.values()}
 
@@ -25,6 +27,7 @@ def test_every_registered_actor_is_in_the_table_on_its_queue_and_nothing_else_is
 def test_a_job_enqueued_by_name_is_the_message_the_actor_itself_would_send():
     by_table, by_actor = StubBroker(), StubBroker()
     actors = registry.declare(by_actor)
+    assert "hold" not in actors and "fail_until" not in actors  # fault injection stays out of production
     ours = Jobs(by_table).send("sync_salon", 962302, "full")
     theirs = actors["sync_salon"].send(962302, "full")
     assert (ours.queue_name, ours.actor_name, ours.args, ours.kwargs) == \
@@ -60,9 +63,9 @@ def _parameters(fn, drop=("self", "delay_ms")):
 
 
 def test_every_job_but_the_retry_callbacks_has_a_typed_method_with_the_actors_parameters():
-    specs = registry.specs()
+    specs = registry.specs(diagnostics=True)
     callbacks = {spec.options["on_retry_exhausted"] for spec in specs.values() if "on_retry_exhausted" in spec.options}
-    assert callbacks and callbacks <= set(JOBS)
+    assert callbacks and callbacks <= set(JOBS) | set(DIAGNOSTIC_JOBS)
     for name, spec in specs.items():
         if name in callbacks:
             assert not hasattr(Jobs, name), f"{name} is enqueued by Retries only"
@@ -99,4 +102,4 @@ def test_the_queue_table_in_docs_architecture_is_the_job_table():
         if len(cells) == 3 and cells[0].startswith("`"):
             for job in re.findall(r"`(\w+)`", cells[2]):
                 documented[job] = cells[0].strip("`")
-    assert documented == JOBS
+    assert documented == {**JOBS, **DIAGNOSTIC_JOBS}
