@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings as hyp_settings
 
 from tests.integration.websocket_stack import assert_closed_with_error, fresh, live, recv, token_for, web  # noqa: F401
-from tests.unit.security.conftest import FUZZ
+from tests.fakes.fuzz import FUZZ
 from tests.fakes.json_bodies import nested
 
 pytestmark = pytest.mark.integration

@@ -10,8 +10,8 @@ from hypothesis import example, given, strategies as st
 
 from tests.integration.websocket_stack import (QR, assert_closed_with_error, connect, fresh, live, recv,  # noqa: F401
                                                token_for, web)
-from tests.unit.security.conftest import FUZZ
-from tests.unit.security.forged import forged_tokens
+from tests.fakes.fuzz import FUZZ
+from tests.fakes.forged import forged_tokens
 from web.marketplace import tokens
 
 pytestmark = pytest.mark.integration

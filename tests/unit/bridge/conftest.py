@@ -3,10 +3,8 @@ a job recorder, and the relay app wired to them."""
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
 from bridge.linking import LinkDeps
 from bridge.webhooks import sign
@@ -14,36 +12,9 @@ from models.live import LiveStatus
 from models.salon import Salon
 from runtime.gateway.waha import WahaClient
 from runtime.stub_jobs import StubJobs
-from sandbox.whatsapp.app import create_app as create_sim
 from sandbox.whatsapp.core import SimCore
+from tests.fakes.gateway_sim import API_KEY, FakeClock, SimServer
 from tests.support import container_for
-
-API_KEY = "test-waha-key"
-
-
-class FakeClock:
-    def __init__(self, now: float = 1_800_000_000.0):
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-class SimServer:
-    def __init__(self, core: SimCore, api_key: str = API_KEY):
-        self.core = core
-        self.app = create_sim({"core": core, "api_key": api_key})
-        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -82,10 +53,6 @@ def deps(waha, redis_client, live, jobs, clock):
 @pytest.fixture
 def salon(database):
     return Salon.create(salon_id=42, title="Салон")
-
-
-def reload(salon_id=42) -> Salon:
-    return Salon.get_by_id(salon_id)
 
 
 @pytest.fixture

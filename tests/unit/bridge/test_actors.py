@@ -12,7 +12,7 @@ from models.salon import Salon
 from runtime.broker import build_middleware
 from runtime.jobs import Jobs
 from tests.support import container_for, free_port
-from tests.unit.bridge.conftest import API_KEY
+from tests.fakes.gateway_sim import API_KEY
 from workers import process, registry
 
 

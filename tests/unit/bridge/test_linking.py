@@ -9,7 +9,7 @@ from runtime.gateway.errors import RetryableGatewayError
 from runtime.gateway.waha import WahaClient
 from models import salon as S
 from tests.support import free_port
-from tests.unit.bridge.conftest import reload
+from tests.fakes.gateway_sim import reload
 from tests.fakes.relay import deliver
 
 CODE_RE = re.compile(r"^[1-9A-HJ-NP-TV-Z]{4}-[1-9A-HJ-NP-TV-Z]{4}$")

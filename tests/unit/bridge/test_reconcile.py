@@ -2,7 +2,7 @@
 from bridge.reconcile import reconcile
 from models import salon as S
 from models.salon import Salon
-from tests.unit.bridge.conftest import reload
+from tests.fakes.gateway_sim import reload
 
 
 def test_a_working_session_we_missed_takes_the_connected_path(deps, sim, salon, live, jobs):

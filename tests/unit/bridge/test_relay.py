@@ -7,7 +7,7 @@ from bridge.dispatch import INBOUND_QUEUE_KEY
 from bridge.webhooks import sign
 from models import salon as S
 from models.timeline import TimelineEvent
-from tests.unit.bridge.conftest import reload
+from tests.fakes.gateway_sim import reload
 from tests.fakes.relay import deliver, published
 
 

@@ -5,7 +5,7 @@ import pytest
 from bridge import webhooks
 from bridge.webhooks import DEDUP_PREFIX
 from models import salon as S
-from tests.unit.bridge.conftest import reload
+from tests.fakes.gateway_sim import reload
 from tests.fakes.relay import deliver, published
 
 

@@ -13,7 +13,7 @@ from models.outbound import OutboundMessage
 from models.salon import Salon
 from models.timeline import TimelineEvent
 from tests.support import free_port
-from tests.unit.bridge.conftest import API_KEY
+from tests.fakes.gateway_sim import API_KEY
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from runtime.gateway import probe as gateway_probe
 from runtime.gateway.waha import WahaClient
 from sandbox.whatsapp.core import SimCore
 from tests.support import wait_for
-from tests.unit.bridge.conftest import API_KEY, SimServer
+from tests.fakes.gateway_sim import API_KEY, SimServer
 from tests.fakes.web_app import make_app
 from runtime import health_details, heartbeat
 from runtime.broker import build_broker

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.unit.security.conftest import row_counts
+from tests.fakes.fuzz import row_counts
 from web import error_budget
 
 SALON = 962302

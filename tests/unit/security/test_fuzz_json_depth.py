@@ -11,7 +11,7 @@ from hypothesis import example, given, strategies as st
 from models import salon as s
 from models.live import LiveStatus
 from models.salon import Salon
-from tests.unit.security.conftest import FUZZ, new_client, row_counts
+from tests.fakes.fuzz import FUZZ, new_client, row_counts
 from web.marketplace import tokens, userdata
 from runtime import json_limits
 from tests.fakes.json_bodies import nested

@@ -6,7 +6,7 @@ import json
 
 from hypothesis import example, given, strategies as st
 
-from tests.unit.security.conftest import FUZZ, new_client, row_counts
+from tests.fakes.fuzz import FUZZ, new_client, row_counts
 from web.marketplace import tokens, validation
 
 SALON = 962302

@@ -7,7 +7,7 @@ import json
 from hypothesis import given, strategies as st
 
 from tests.fakes.onboarding import signed_query
-from tests.unit.security.conftest import FUZZ, row_counts
+from tests.fakes.fuzz import FUZZ, row_counts
 from web.marketplace import userdata
 
 PATH = "/auth/yclients/redirect"

@@ -10,7 +10,7 @@ from hypothesis import example, given, strategies as st
 from models import salon as s
 from models.live import LiveStatus
 from models.salon import Salon
-from tests.unit.security.conftest import FUZZ, row_counts
+from tests.fakes.fuzz import FUZZ, row_counts
 from tests.support import container_for
 
 SALON = 962302

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from tests.fakes.onboarding import signed_query
-from tests.unit.security.conftest import new_client, row_counts
+from tests.fakes.fuzz import new_client, row_counts
 from web.marketplace import onboarding, redirect, tokens
 
 SALON = 962302

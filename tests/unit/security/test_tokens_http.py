@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from models.salon import Salon
-from tests.unit.security.conftest import new_client, row_counts
-from tests.unit.security.forged import OTHER, SALON, forged_tokens
+from tests.fakes.fuzz import new_client, row_counts
+from tests.fakes.forged import OTHER, SALON, forged_tokens
 from web.marketplace import session, tokens
 
 SECRET = "test-jwt-secret-0123456789abcdef"  # tests/conftest.py settings.jwt_secret

@@ -8,7 +8,7 @@ import ipaddress
 import pytest
 
 from runtime.settings import Settings
-from tests.unit.security.conftest import new_client
+from tests.fakes.fuzz import new_client
 from web import create_app, error_budget
 from tests.support import container_for
 from web.marketplace.session import forwarded_client
