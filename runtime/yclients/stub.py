@@ -62,14 +62,20 @@ class StubYclients:
         return {"connection_status": {"status": entry["status"]}, "logs": [], "payments": []}
 
     def is_installed_and_active(self, salon_id: int) -> bool:
-        return self.installation_status(salon_id) == "active"
+        try:
+            return self.integration_status(salon_id)["connection_status"]["status"] == "active"
+        except PermanentError as exc:
+            if exc.status == 404:
+                return False
+            raise
 
     def installation_status(self, salon_id: int) -> str:
+        """As YclientsApi reads it: 404 is `not_installed`, 403 `forbidden`, other errors raise."""
         try:
             return self.integration_status(salon_id)["connection_status"]["status"]
         except PermanentError as exc:
-            if exc.status == 404:
-                return "not_installed"
+            if exc.status in (403, 404):
+                return "forbidden" if exc.status == 403 else "not_installed"
             raise
 
     def company_title(self, salon_id: int) -> str | None:
