@@ -1,6 +1,7 @@
 """Listing failed jobs for support: actor, salon, error, attempts, time, status."""
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable
 
 from models.failure import OPEN, REQUEUED, RESOLVED, Failure
@@ -9,6 +10,7 @@ from runtime.render import iso, last_line, table
 from workers.support.errors import NotFound
 
 STATUSES = (OPEN, REQUEUED, RESOLVED)
+_MODULE_PATH = re.compile(r"^(?:[A-Za-z_]\w*\.)+(?=[A-Za-z_]\w*(?::|$))")
 
 
 def get_failure(failure_id: int) -> Failure:
@@ -35,10 +37,15 @@ def failure_dict(f: Failure) -> dict[str, Any]:
     }
 
 
+def unqualified(line: str) -> str:
+    """`workers.sync.salon_sync.SyncAccessDenied: …` -> `SyncAccessDenied: …`: the words support reads come first."""
+    return _MODULE_PATH.sub("", line or "", count=1)
+
+
 def render_failures(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "no failures"
     body = [[str(r["id"]), r["created_at"] or "", r["actor"], str(r["salon_id"] or "-"), str(r["attempts"]),
              r["status"] + (f" x{r['requeue_count']}" if r["requeue_count"] else ""),
-             last_line(f"{r['error']}", 70)] for r in rows]
+             last_line(unqualified(last_line(r["error"], 2000)), 70)] for r in rows]
     return table(body, ["ID", "TIME", "ACTOR", "SALON", "ATTEMPTS", "STATUS", "ERROR"])
