@@ -5,13 +5,11 @@ published to the real Redis with `LiveStatus.publish`, exactly as the bridge and
 """
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
 import shutil
 import tempfile
-from pathlib import Path
 from urllib.parse import unquote
 from xml.etree import ElementTree
 
@@ -19,9 +17,9 @@ import pytest
 import qrcode
 
 from models.live import LiveStatus, snapshot_key
-from tests.e2e.browser_support import PAYLOAD, render_svg
+from tests.e2e.browser_support import PAYLOAD, render_svg, text, until
 from tests.fakes.onboarding import SAMPLE_USER, press_connect, signed_query
-from tests.support import BIN, free_port, wait_for
+from tests.support import BIN, free_port
 from web.marketplace import session, tokens
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -130,25 +128,8 @@ def shown_svg(driver) -> str:
     return unquote(src[len(prefix):])
 
 
-def text_of(driver, element_id: str) -> str:
-    return driver.find_element("id", element_id).text
-
-
 def step_class(driver, step: str) -> str:
     return driver.find_element("css selector", f'#steps li[data-step="{step}"]').get_attribute("class")
-
-
-def until(driver, predicate, message, timeout=10):
-    def check():
-        try:
-            return predicate()
-        except Exception:  # the DOM is being re-rendered; look again
-            return False
-
-    try:
-        return wait_for(check, timeout=timeout, interval=0.1, message=message)
-    except TimeoutError:
-        raise AssertionError(f"{message}; page said: {driver.find_element('tag name', 'body').text[:1500]}")
 
 
 def queued(redis_client, queue: str) -> list[dict]:
@@ -171,7 +152,7 @@ def test_the_owner_follows_the_redirect_and_watches_every_step_live(web, browser
     until(driver, lambda: driver.current_url == f"{base}/marketplace/onboarding", "the clean onboarding URL")
     cookie = driver.get_cookie(session.COOKIE)
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
-    assert text_of(driver, "salon-name") == SALON_NAME
+    assert text(driver, "salon-name") == SALON_NAME
     assert [m["args"] for m in queued(redis_client, "whatsapp")] == [[SALON]]  # start_whatsapp_session
     until(driver, lambda: driver.find_element("tag name", "body").get_attribute("data-transport") == "websocket",
           "the websocket to connect")
@@ -180,8 +161,8 @@ def test_the_owner_follows_the_redirect_and_watches_every_step_live(web, browser
     live.publish(SALON, "qr", {"payload": PAYLOAD, "svg": render_svg(PAYLOAD), "expires_in": 60})
     until(driver, lambda: driver.find_element("id", "qr-image").is_displayed(), "the QR image")
     assert svg_matrix(shown_svg(driver)) == payload_matrix(PAYLOAD)
-    until(driver, lambda: re.search(r"через (\d+) сек", text_of(driver, "qr-countdown")), "the QR countdown")
-    assert int(re.search(r"через (\d+) сек", text_of(driver, "qr-countdown")).group(1)) <= 60
+    until(driver, lambda: re.search(r"через (\d+) сек", text(driver, "qr-countdown")), "the QR countdown")
+    assert int(re.search(r"через (\d+) сек", text(driver, "qr-countdown")).group(1)) <= 60
 
     # A new QR replaces the old one.
     second = PAYLOAD.replace("Xo3s", "Zz9s")
@@ -198,14 +179,14 @@ def test_the_owner_follows_the_redirect_and_watches_every_step_live(web, browser
     request = [m for m in queued(redis_client, "whatsapp") if m["actor_name"] == "request_pairing_code"][0]
     assert request["args"] == [SALON, "79001234567"]
     live.publish(SALON, "pairing_code", {"code": "5WJT1N7D", "expires_in": 60})
-    until(driver, lambda: text_of(driver, "pairing-code") == "5WJT-1N7D", "the pairing code")
+    until(driver, lambda: text(driver, "pairing-code") == "5WJT-1N7D", "the pairing code")
     # Another QR (the QR countdown) must not kill the code the owner is typing (incident I-8).
     live.publish(SALON, "qr", {"payload": PAYLOAD, "svg": render_svg(PAYLOAD), "expires_in": 20})
     driver.find_element("id", "tab-qr").click()
     until(driver, lambda: svg_matrix(shown_svg(driver)) == payload_matrix(PAYLOAD), "the third QR")
     driver.find_element("id", "tab-pairing").click()
-    assert text_of(driver, "pairing-code") == "5WJT-1N7D"
-    assert "действует" in text_of(driver, "pairing-countdown")
+    assert text(driver, "pairing-code") == "5WJT-1N7D"
+    assert "действует" in text(driver, "pairing-countdown")
     assert not [m for m in queued(redis_client, "whatsapp") if m["actor_name"] == "restart_linking"]
 
     # Connected, activation, sync progress, welcome, done: each reflected as it is published.
@@ -220,8 +201,8 @@ def test_the_owner_follows_the_redirect_and_watches_every_step_live(web, browser
     until(driver, lambda: "done" in step_class(driver, "activation"), "activation done")
     live.publish(SALON, "sync", {"status": "running", "entity": "clients", "done": 120, "total": 1422,
                                  "percent": 14})
-    until(driver, lambda: text_of(driver, "sync-label") == "Загрузка данных: 14 %", "sync progress")
-    assert "Сейчас: Клиенты, 120 из 1422" in text_of(driver, "sync-box")
+    until(driver, lambda: text(driver, "sync-label") == "Загрузка данных: 14 %", "sync progress")
+    assert "Сейчас: Клиенты, 120 из 1422" in text(driver, "sync-box")
     progress = driver.find_element("id", "sync-progress")
     assert progress.get_attribute("value") == "14" and progress.get_attribute("max") == "100"
     live.publish(SALON, "sync", {"status": "done", "entity": "records", "done": 40, "total": 40})
@@ -230,7 +211,7 @@ def test_the_owner_follows_the_redirect_and_watches_every_step_live(web, browser
     until(driver, lambda: "done" in step_class(driver, "welcome"), "welcome sent")
     live.publish(SALON, "complete", {})
     until(driver, lambda: driver.find_element("id", "done").is_displayed(), "the completion panel")
-    assert "Готово" in text_of(driver, "done")
+    assert "Готово" in text(driver, "done")
     assert driver.find_element("tag name", "body").text.count("Готово") == 1
     assert csp_violations(driver) == []
 
@@ -246,7 +227,7 @@ def test_link_expiry_offers_a_new_code_and_the_page_falls_back_to_polling(web, b
     live.publish(SALON, "error", {"code": "link_expired", "message": "Время на привязку истекло."})
     button = driver.find_element("id", "error-action")
     until(driver, lambda: button.is_displayed() and button.text == "Получить новый код", "the new-code button")
-    assert "Время на привязку истекло." in text_of(driver, "error")
+    assert "Время на привязку истекло." in text(driver, "error")
     button.click()
     until(driver, lambda: [m["args"] for m in queued(redis_client, "whatsapp") if m["actor_name"] == "restart_linking"]
           == [[SALON]], "restart_linking to be enqueued")
@@ -311,12 +292,12 @@ def test_each_branch_of_a_multi_branch_install_connects_on_its_own(web, browser_
     live.publish(970002, "whatsapp_connected", {"phone": "79005556677"}, state="whatsapp_connected")
     # A QR for 970001 whose countdown runs out: the page shows it refreshing and never asks for a restart itself.
     live.publish(970001, "qr", {"payload": PAYLOAD, "svg": render_svg(PAYLOAD), "expires_in": 1})
-    until(driver, lambda: text_of(driver, "qr-countdown") == "QR-код обновляется…", "the QR countdown to run out")
+    until(driver, lambda: text(driver, "qr-countdown") == "QR-код обновляется…", "the QR countdown to run out")
     assert "current" in step_class(driver, "whatsapp")  # branch 970001 is still linking
     from selenium.webdriver.support.ui import Select
 
     Select(picker).select_by_value("970002")
-    until(driver, lambda: text_of(driver, "salon-id") == "970002", "branch 970002 selected")
+    until(driver, lambda: text(driver, "salon-id") == "970002", "branch 970002 selected")
     until(driver, lambda: "done" in step_class(driver, "whatsapp"), "branch 970002 connected")
     Select(picker).select_by_value("970001")
     until(driver, lambda: "current" in step_class(driver, "whatsapp"), "branch 970001 still linking")

@@ -2,10 +2,6 @@ import peewee
 import pytest
 import redis as redis_lib
 
-from models.live import LiveStatus
-from runtime.stub_jobs import StubJobs
-from tests.support import container_for
-from web import create_app
 from tests.fakes.web_app import make_app
 
 

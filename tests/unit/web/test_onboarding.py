@@ -6,33 +6,14 @@ import time
 import pytest
 
 from models import salon as s
-from models.live import LiveStatus
 from models.salon import Salon
 from models.sync_run import SyncRun
-from tests.fakes.onboarding import RecordingJobs, ReopeningClient, signed_query
+from tests.fakes.onboarding import ReopeningClient, signed_query
 from web import create_app
 from tests.support import container_for
 from web.marketplace import session, tokens
 
 PAGE = "/marketplace/onboarding"
-
-
-@pytest.fixture
-def jobs():
-    return RecordingJobs()
-
-
-@pytest.fixture
-def live(redis_client):
-    from models.status_rebuild import rebuild_snapshot
-
-    return LiveStatus(redis_client, rebuild=rebuild_snapshot)
-
-
-@pytest.fixture
-def app(settings, database, redis_client, jobs, live):
-    context = container_for(settings=settings, database=database, redis=redis_client, jobs=jobs, live=live)
-    return create_app(settings, container=context)
 
 
 @pytest.fixture

@@ -7,33 +7,13 @@ import re
 import pytest
 
 from models import salon as S
-from models.live import LiveStatus
 from models.salon import Salon
 from models.sync_run import SyncRun
-from tests.fakes.onboarding import RecordingJobs, ReopeningClient
-from tests.support import container_for
-from web import create_app
+from tests.fakes.onboarding import ReopeningClient
 from web.marketplace import messages, presentation, session, tokens
 
 SALON = 962302
 QR_SVG = "<svg>" + "x" * 20000 + "</svg>"
-
-
-@pytest.fixture
-def jobs():
-    return RecordingJobs()
-
-
-@pytest.fixture
-def live(redis_client):
-    from models.status_rebuild import rebuild_snapshot
-
-    return LiveStatus(redis_client, rebuild=rebuild_snapshot)
-
-
-@pytest.fixture
-def app(settings, database, redis_client, jobs, live):
-    return create_app(settings, container=container_for(settings, database, redis_client, jobs=jobs, live=live))
 
 
 def signed_in(app, settings, database, lang="ru"):

@@ -371,7 +371,6 @@ def _sign_of(settings, user=None, salon_ids=(962302,)):
 
 def test_without_a_verdict_in_time_the_checking_page_reloads_itself_until_the_verdict_is_there(
         settings, database, redis_client, monkeypatch):
-    from models import install_check as ic
     from web.marketplace import verification
     from workers.onboarding.install_check import check_install
     from tests.fakes.onboarding import FakeMarketplace
