@@ -18,7 +18,7 @@ from models import session_generation
 from runtime import metrics
 from web.context import ctx
 from web.error_page import error_page
-from web.marketplace import messages, registration, session, tokens, userdata, validation, verification
+from web.marketplace import links, messages, registration, session, tokens, userdata, validation, verification
 from web.marketplace.ratelimit import limiter
 
 logger = logging.getLogger("aiadmin.web.redirect")
@@ -39,7 +39,8 @@ def _connect():
 def refuse(reason: str, retry_after: float | None = None):
     status, title, message = messages.REDIRECT_ERRORS[reason]
     metrics.redirect(reason)
-    body, code, headers = error_page(status, title, message)
+    # The way back is the marketplace this install came from: the real one, or the sandbox under `make run`.
+    body, code, headers = error_page(status, title, message, back_url=links.marketplace_url(ctx().settings))
     if retry_after is not None:
         headers = {**headers, "Retry-After": str(max(1, round(retry_after)))}
     return body, code, headers

@@ -14,7 +14,7 @@ from models.timeline import TimelineEvent
 from tests.fakes.onboarding import SAMPLE_USER, RecordingJobs, ReopeningClient, signed_query
 from web import create_app
 from tests.support import container_for
-from web.marketplace import tokens
+from web.marketplace import links, tokens
 
 PATH = "/auth/yclients/redirect"
 
@@ -128,7 +128,7 @@ def test_a_bad_or_missing_signature_is_refused_with_403_and_writes_nothing(clien
     response = client.get(f"{PATH}?{urlencode(params)}")
     body = response.get_data(as_text=True)
     assert response.status_code == 403
-    assert "Ошибка безопасности" in body and "https://yclients.com/marketplace" in body
+    assert "Ошибка безопасности" in body and f'href="{links.marketplace_url(settings)}"' in body
     assert "Traceback" not in body
     assert nothing_written(jobs)
 
@@ -542,3 +542,13 @@ def test_a_reinstall_lets_the_new_install_send_its_own_welcome(client, settings,
     assert OutboundMessage.get_or_none(OutboundMessage.key == "welcome:962302") is None
     assert OutboundMessage.get().key.startswith("welcome-previous:962302:")
     assert Salon.get_by_id(962302).welcome_sent_at is None
+
+
+def test_a_refusal_links_back_to_the_marketplace_the_install_came_from(client, app, settings):
+    # Under `make run` YCLIENTS_API_URL is the sandbox: its marketplace page, not the real yclients.com.
+    page = client.get(PATH).get_data(as_text=True)
+    sandbox = settings.yclients_api_url.rstrip("/")
+    assert f'href="{sandbox}/"' in page and "yclients.com/marketplace" not in page
+    # In production (the real API) the way back is the real marketplace.
+    real = settings.replace(yclients_api_url="https://api.yclients.com")
+    assert links.marketplace_url(real) == "https://yclients.com/marketplace"
