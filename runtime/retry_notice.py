@@ -13,15 +13,14 @@ from dramatiq.middleware import Middleware
 
 from models.sync_progress import overall_percent
 from models.sync_run import RUNNING, SyncRun
+from runtime.retry_state import max_attempts
 
 logger = logging.getLogger("aiadmin.worker")
 
 
 def _attempts(broker, message) -> tuple[int, int]:
-    """(the attempt that just failed, all automatic attempts), both 1-based."""
-    actor = broker.get_actor(message.actor_name)
-    max_retries = message.options.get("max_retries", actor.options.get("max_retries", 0))
-    return int(message.options.get("retries", 0)), int(max_retries or 0) + 1
+    """(the attempt that just failed, all automatic attempts), both 1-based; n as support sees it."""
+    return int(message.options.get("retries", 0)), max_attempts(broker, message)
 
 
 def _sync_retry(live, salon_id: int, fields: dict) -> None:

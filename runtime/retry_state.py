@@ -106,7 +106,7 @@ class RetryRecorder(Middleware):
             "actor": message.actor_name,
             "message_id": message.message_id,
             "attempt": attempts_of(message, permanent),
-            "max_attempts": _max_retries(broker, message, actor) + 1,
+            "max_attempts": max_attempts(broker, message),
             "error": describe(exception),
             "failed_at": now,
             "next_retry_at": now + delay_ms / 1000.0 if delay_ms is not None else None,
@@ -119,10 +119,13 @@ class RetryRecorder(Middleware):
             pipe.execute()
 
 
-def _max_retries(broker, message, actor) -> int:
+def max_attempts(broker, message) -> int:
+    """All automatic attempts of this message (1 + its max_retries): the "n" of "attempt k of n" for support
+    (here) and for the owner's page (retry_notice.py)."""
+    actor = broker.get_actor(message.actor_name)
     default = next((m.max_retries for m in broker.middleware if isinstance(m, Retries)), 20)
     value = message.options.get("max_retries", actor.options.get("max_retries", default))
-    return int(value if value is not None else default)
+    return int(value if value is not None else default) + 1
 
 
 def retries_of(entries: list[dict]) -> list[dict[str, Any]]:
