@@ -203,7 +203,7 @@ def restart_linking():
     return jsonify(status="requested", salon_id=salon_id), 202
 
 
-def _retry_target(salon_id: int) -> tuple[str, tuple] | None:
+def _retry_target(salon_id: int) -> str | None:
     """What «Повторить сейчас» re-runs for this salon now: a failed activation or a failed sync, else nothing."""
     salon = Salon.get_or_none(Salon.salon_id == salon_id)
     if salon is None:
@@ -211,12 +211,12 @@ def _retry_target(salon_id: int) -> tuple[str, tuple] | None:
     live_data = ctx().live.snapshot(salon_id)["data"] or {}
     failed_attempt = (live_data.get("activation") or {}).get("status") == "failed"  # a retry is scheduled
     if salon.state == S.ACTIVATION_FAILED or (salon.state == S.ACTIVATING and failed_attempt):
-        return "activate_integration", (salon_id,)
+        return "activate_integration"
     if salon.state == S.ACTIVE:
         live_sync = live_data.get("sync") or {}
         last = SyncRun.select().where(SyncRun.salon_id == salon_id).order_by(SyncRun.id.desc()).first()
         if live_sync.get("status") == "failed" or (last is not None and last.status == FAILED):
-            return "sync_salon", (salon_id, "full")
+            return "sync_salon"
     return None
 
 
@@ -232,7 +232,9 @@ def retry_now():
     wait = limiter().allow(*_rules(RETRY_LIMITS, salon_id))
     if wait:
         return _api_error("rate_limited", 429, retry_after=wait)
-    actor, args = target
-    ctx().jobs.send(actor, *args)
-    logger.info("salon %s: the owner asked to retry %s", salon_id, actor)
+    if target == "activate_integration":
+        ctx().jobs.activate_integration(salon_id)
+    else:
+        ctx().jobs.sync_salon(salon_id, "full")
+    logger.info("salon %s: the owner asked to retry %s", salon_id, target)
     return jsonify(status="requested", salon_id=salon_id, message=messages.page_text("retry_requested")), 202
