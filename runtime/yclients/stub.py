@@ -6,6 +6,10 @@ stays active); the activation callback answers 301 and makes it `active`, and a 
 with 403 «уже установил»; the application status of a branch never installed is 404 (`not_installed`);
 a partner uninstall of an installed or installing branch succeeds once, then 404; data lists are paged
 by the sizes the real client asks for, with `total_count`. `errors` are raised, in order, by the next calls.
+
+Test controls: `press_connect`, `load` (a salon's data) and `set_status` (a branch's application status
+as YCLIENTS reports it, e.g. "frozen") set the scene; `calls` logs every call as (what, salon_id) and
+`activations` the arguments of every activation callback, as sent (also those answered with an error).
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ class StubYclients:
         self.data: dict[int, dict[str, Any]] = {}  # salon -> {"company", "service_categories", …, "records"}
         self.calls: list[tuple[str, int]] = []
         self.errors: list[Exception] = []
+        self.activations: list[dict[str, Any]] = []  # {"salon_id", "api_key", "webhook_urls"} per callback
 
     # -- test controls -------------------------------------------------------------------------------
     def press_connect(self, *salon_ids: int) -> None:
@@ -30,6 +35,11 @@ class StubYclients:
             entry = self.installs.setdefault(int(salon_id), {"status": "uninstalled"})
             if entry["status"] != "active":
                 entry["status"] = "pending"
+
+    def set_status(self, status: str, *salon_ids: int) -> None:
+        """YCLIENTS reports `status` as these branches' application status from now on."""
+        for salon_id in salon_ids:
+            self.installs.setdefault(int(salon_id), {})["status"] = status
 
     def load(self, salon_id: int, **data: Any) -> None:
         """Seed a salon's data: company={…}, services=[…], staff=[…], clients=[…], records=[…], schedules={}."""
@@ -47,6 +57,7 @@ class StubYclients:
 
     # -- the marketplace -----------------------------------------------------------------------------
     def activation_callback(self, salon_id: int, api_key: str, webhook_urls: list[str]) -> Reply:
+        self.activations.append({"salon_id": int(salon_id), "api_key": api_key, "webhook_urls": list(webhook_urls)})
         self._call("activate", salon_id)
         entry = self.installs.setdefault(int(salon_id), {"status": "uninstalled"})
         if entry["status"] == "active":

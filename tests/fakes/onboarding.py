@@ -6,8 +6,10 @@ from urllib.parse import urlencode
 
 import redis
 
+from models import install_check as ic
 from models.salon import Salon
 from runtime.stub_jobs import StubJobs
+from runtime.yclients.stub import StubYclients
 from web.context import ctx
 from web.marketplace import userdata
 from workers.onboarding.install_check import check_install
@@ -36,56 +38,40 @@ def signed_query(partner_token: str, salon_ids=(962302,), user: dict | None = No
     return urlencode(params)
 
 
-class FakeMarketplace:
-    """YCLIENTS' application-status and company-title answers for the install check, with a call log.
-
-    `statuses` maps a salon id to what YCLIENTS says (pending, active, uninstalled, not_installed, …);
-    unknown ids get `default`. `titles` maps a salon id to its company title (None: YCLIENTS gives none).
-    `error` (an exception) is raised by every call, as an unreachable YCLIENTS would.
-    """
-
-    def __init__(self, statuses: dict | None = None, titles: dict | None = None, default: str = "pending"):
-        self.statuses = dict(statuses or {})
-        self.titles = dict(titles or {})
-        self.default = default
-        self.error: Exception | None = None
-        self.calls: list[tuple] = []
-
-    def installation_status(self, salon_id):
-        self.calls.append(("status", int(salon_id)))
-        if self.error is not None:
-            raise self.error
-        return self.statuses.get(int(salon_id), self.default)
-
-    def company_title(self, salon_id):
-        self.calls.append(("title", int(salon_id)))
-        if self.error is not None:
-            raise self.error
-        return self.titles.get(int(salon_id))
+def answer_check(redis_client, check: str, yclients: StubYclients | None = None, pressed: bool = True):
+    """The worker answers an install check against `yclients` (a fresh StubYclients by default), after the
+    owner pressed «Подключить» for the check's branches (`pressed`; YCLIENTS then has them pending, an
+    active one stays active)."""
+    yclients = StubYclients() if yclients is None else yclients
+    request = ic.load_request(redis_client, check)
+    if pressed and request is not None:
+        yclients.press_connect(*request.salon_ids)
+    return check_install(yclients, redis_client, check)
 
 
 class RecordingJobs(StubJobs):
     """The shipped StubJobs, plus what these tests watch: what the database held at each
     `start_whatsapp_session` (enqueue-after-commit), and `verify_install` answered at once, as the worker
-    would, against `marketplace` (a FakeMarketplace; by default YCLIENTS confirms every branch as pending
-    and gives no title); a check is listed in `checks`, not in `sent`. With `answer_checks=False` it stays
+    would, against `yclients` (a StubYclients) after the owner pressed «Подключить» for the check's branches
+    (`connect_pressed`; by default YCLIENTS so has every branch pending, with no title); a check is listed in `checks`, not in `sent`. With `answer_checks=False` it stays
     unanswered (the page keeps "checking"). `fail=True`: every enqueue fails as with the broker down.
     """
 
-    def __init__(self, database=None, fail: bool = False, marketplace: FakeMarketplace | None = None,
+    def __init__(self, database=None, fail: bool = False, yclients: StubYclients | None = None,
                  answer_checks: bool = True):
         super().__init__(fail=redis.ConnectionError("broker down") if fail else None)
         self.checks: list[str] = []
         self.database = database
         self.rows_seen: list = []
-        self.marketplace = marketplace or FakeMarketplace()
+        self.yclients = StubYclients() if yclients is None else yclients
+        self.connect_pressed = True
         self.answer_checks = answer_checks
 
     def send_with_options(self, job, *, args=(), kwargs=None, delay_ms=None, **options):
         if self.fail is None and job == "verify_install":
             self.checks.append(args[0])
             if self.answer_checks:
-                check_install(self.marketplace, ctx().redis, args[0])
+                answer_check(ctx().redis, args[0], self.yclients, self.connect_pressed)
             return None
         if self.fail is None and self.database is not None and job == "start_whatsapp_session":
             # Read through a separate connection: only committed rows are visible there.

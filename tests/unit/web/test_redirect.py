@@ -11,6 +11,7 @@ from models.live import LiveStatus
 from models.db import utcnow
 from models.salon import Salon
 from models.timeline import TimelineEvent
+from runtime.yclients.errors import PermanentError
 from tests.fakes.onboarding import SAMPLE_USER, RecordingJobs, ReopeningClient, signed_query
 from web import create_app
 from tests.support import container_for
@@ -202,7 +203,7 @@ def _revisit(client, settings, user=None):
 
 
 def test_revisiting_never_downgrades_an_active_salon(client, settings, jobs):
-    jobs.marketplace.default = "active"  # YCLIENTS: the application is installed and active there
+    jobs.yclients.set_status("active", 962302)  # YCLIENTS: the application is installed and active there
     Salon.create(salon_id=962302, title="KULTURA", state=s.ACTIVE, api_key="k" * 32)
     response = _revisit(client, settings)
     assert link_claims(response, settings).salon_ids == (962302,)
@@ -267,7 +268,7 @@ def test_a_second_press_from_a_fresh_browser_a_second_later_gets_its_own_working
     assert page.status_code == 200 and "962302" in page.get_data(as_text=True)
     assert _exchange(client, client.get(f"{PATH}?{query}")).status_code == 200  # and the first browser again
     # One YCLIENTS round for the three presses (the verdict is cached briefly), one salon, one session start.
-    assert jobs.marketplace.calls == [("status", 962302), ("title", 962302)]
+    assert jobs.yclients.calls == [("status", 962302), ("company", 962302)]
     assert Salon.select().count() == 1 and jobs.calls() == [("start_whatsapp_session", 962302)] * 3
     assert [e.kind for e in TimelineEvent.select().order_by(TimelineEvent.id)] == [
         "registration_started", "registration_revisited", "registration_revisited"]
@@ -278,9 +279,11 @@ def test_someone_elses_valid_signature_with_a_foreign_salon_id_is_refused_and_ch
     victim = Salon.create(salon_id=962302, title="KULTURA Малаховка", state=s.ACTIVE, installer_id=42,
                           installer_name="Настоящий владелец", installer_phone="79990000000",
                           whatsapp_phone="79990000001", api_key="k" * 32)
-    jobs.marketplace.statuses = {962302: "active", 555: "pending"}
-    jobs.marketplace.default = "not_installed"  # a made-up id: YCLIENTS has no such install
-    jobs.marketplace.titles = {962302: "KULTURA Малаховка", 555: "Салон «Пример»"}
+    jobs.connect_pressed = False  # a made-up id: YCLIENTS has no such install
+    jobs.yclients.set_status("active", 962302)
+    jobs.yclients.press_connect(555)
+    jobs.yclients.load(962302, company={"title": "KULTURA Малаховка"})
+    jobs.yclients.load(555, company={"title": "Салон «Пример»"})
     attacker = {**SAMPLE_USER, "id": 777, "salon_name": "Салон «Пример»"}  # signed for the attacker's own salon 555
     for salon_part in ((962302,), (777001,), (962302, 555)):
         response = client.get(f"{PATH}?{signed_query(settings.yclients_partner_token, salon_part, attacker)}")
@@ -294,8 +297,8 @@ def test_someone_elses_valid_signature_with_a_foreign_salon_id_is_refused_and_ch
 
 
 def test_forged_extra_branches_are_left_out_and_nothing_is_created_for_them(client, settings, jobs):
-    jobs.marketplace.statuses = {962302: "pending"}
-    jobs.marketplace.default = "not_installed"
+    jobs.connect_pressed = False  # only 962302 was: the forged ones are not installed
+    jobs.yclients.press_connect(962302)
     forged = (962302,) + tuple(range(800001, 800011))
     claims = link_claims(client.get(f"{PATH}?{signed_query(settings.yclients_partner_token, forged)}"), settings)
     assert claims.salon_ids == (962302,)
@@ -305,7 +308,7 @@ def test_forged_extra_branches_are_left_out_and_nothing_is_created_for_them(clie
 
 def test_a_branch_of_another_installer_is_not_added_through_someone_elses_network_button(client, settings, jobs):
     Salon.create(salon_id=970002, title="Чужой филиал", state=s.ACTIVE, installer_id=42)
-    jobs.marketplace.statuses = {970001: "pending", 970002: "active"}
+    jobs.yclients.set_status("active", 970002)  # 970001 pending, by the press
     claims = link_claims(client.get(f"{PATH}?{signed_query(settings.yclients_partner_token, (970001, 970002))}"),
                          settings)
     assert claims.salon_ids == (970001,)
@@ -314,17 +317,21 @@ def test_a_branch_of_another_installer_is_not_added_through_someone_elses_networ
 
 @pytest.mark.parametrize("answer", ["not_installed", "uninstalled", "forbidden", "unknown"])
 def test_a_branch_yclients_does_not_confirm_gets_a_russian_page_and_nothing_is_written(client, settings, jobs, answer):
-    jobs.marketplace.default = answer
+    jobs.connect_pressed = False
+    if answer == "forbidden":
+        jobs.yclients.errors.append(PermanentError("403", status=403))  # YCLIENTS refuses to say
+    elif answer != "not_installed":
+        jobs.yclients.set_status(answer, 962302)
     response = client.get(f"{PATH}?{signed_query(settings.yclients_partner_token)}")
     assert response.status_code == 403
     assert "YCLIENTS не подтвердил подключение" in response.get_data(as_text=True)
     assert nothing_written(jobs)
-    assert jobs.marketplace.calls == [("status", 962302)]  # no title call, no other branch asked
+    assert jobs.yclients.calls == [("status", 962302)]  # no title call, no other branch asked
 
 
 def test_a_salon_name_that_is_not_the_company_title_is_refused_and_logged_for_support(client, settings, jobs,
                                                                                       caplog):
-    jobs.marketplace.titles = {962302: "KULTURA Малаховка"}
+    jobs.yclients.load(962302, company={"title": "KULTURA Малаховка"})
     response = client.get(f"{PATH}?{signed_query(settings.yclients_partner_token)}")  # signed "Салон «Пример»"
     assert response.status_code == 403 and "не совпадают" in response.get_data(as_text=True)
     assert nothing_written(jobs)
@@ -332,7 +339,7 @@ def test_a_salon_name_that_is_not_the_company_title_is_refused_and_logged_for_su
 
 
 def test_a_salon_name_matching_up_to_case_quotes_and_yo_is_accepted(client, settings, jobs):
-    jobs.marketplace.titles = {962302: "САЛОН \"ПРИМЕР\" "}
+    jobs.yclients.load(962302, company={"title": "САЛОН \"ПРИМЕР\" "})
     user = {**SAMPLE_USER, "salon_name": "салон  «пример»"}
     assert link_claims(client.get(f"{PATH}?{signed_query(settings.yclients_partner_token, user=user)}"),
                        settings).salon_ids == (962302,)
@@ -342,14 +349,14 @@ def test_a_salon_name_matching_up_to_case_quotes_and_yo_is_accepted(client, sett
 def test_yclients_down_says_try_again_in_a_minute_writes_nothing_and_is_not_a_5xx(client, settings, jobs):
     from runtime.yclients.errors import TransientError
 
-    jobs.marketplace.error = TransientError("YCLIENTS GET status: 502", status=502)
+    jobs.yclients.errors.append(TransientError("YCLIENTS GET status: 502", status=502))
     response = client.get(f"{PATH}?{signed_query(settings.yclients_partner_token)}")
     body = response.get_data(as_text=True)
     assert response.status_code < 500 and response.headers["Retry-After"] == "60"
     assert "через минуту" in body and "Traceback" not in body
     assert nothing_written(jobs)
     # The "unavailable" answer is kept only briefly: once YCLIENTS is back, the next press goes through.
-    jobs.marketplace.error = None
+    jobs.yclients.errors.clear()
     from models import install_check as ic
 
     check = ic.check_id(_sign_of(settings), [962302])
@@ -372,8 +379,7 @@ def _sign_of(settings, user=None, salon_ids=(962302,)):
 def test_without_a_verdict_in_time_the_checking_page_reloads_itself_until_the_verdict_is_there(
         settings, database, redis_client, monkeypatch):
     from web.marketplace import verification
-    from workers.onboarding.install_check import check_install
-    from tests.fakes.onboarding import FakeMarketplace
+    from tests.fakes.onboarding import answer_check
 
     monkeypatch.setattr(verification, "WAIT_SECONDS", 0.3)
     jobs = RecordingJobs(database, answer_checks=False)
@@ -387,7 +393,7 @@ def test_without_a_verdict_in_time_the_checking_page_reloads_itself_until_the_ve
     assert "Проверяем подключение в YCLIENTS" in body and "<script" not in body
     assert browser.get(f"{PATH}?{query}").status_code == 200  # still checking: no second job for the same link
     assert len(jobs.checks) == 1 and Salon.select().count() == 0
-    check_install(FakeMarketplace(), redis_client, jobs.checks[0])  # the worker answers
+    answer_check(redis_client, jobs.checks[0])  # the worker answers
     assert link_claims(browser.get(f"{PATH}?{query}"), settings).salon_ids == (962302,)
 
 
@@ -410,26 +416,26 @@ def test_a_check_nobody_answers_ends_in_try_again_not_an_endless_checking_page(s
 
 
 def test_per_signature_limit_stops_a_flood_of_forged_ids_before_any_yclients_call(client, settings, jobs):
-    jobs.marketplace.default = "not_installed"
+    jobs.connect_pressed = False
     statuses = []
     for start in range(0, 240, 40):  # 40 made-up branch ids per request, every request a different set
         ids = tuple(range(900000 + start, 900040 + start))
         statuses.append(client.get(f"{PATH}?{signed_query(settings.yclients_partner_token, ids)}").status_code)
     assert statuses == [403, 403, 403, 429, 429, 429]  # 150 branch checks per signature per 10 minutes
     # Each admitted check ended at its first (forged) id; the refused ones never reached YCLIENTS at all.
-    assert jobs.marketplace.calls == [("status", 900000), ("status", 900040), ("status", 900080)]
+    assert jobs.yclients.calls == [("status", 900000), ("status", 900040), ("status", 900080)]
     assert nothing_written(jobs)
 
 
 def test_per_address_limit_counts_branch_checks_across_signatures(client, settings, jobs):
-    jobs.marketplace.default = "not_installed"
+    jobs.connect_pressed = False
     statuses = []
     for user_id in range(1, 9):  # 50 branches each, eight different (valid) signatures from one address
         user = {**SAMPLE_USER, "id": user_id}
         query = signed_query(settings.yclients_partner_token, tuple(range(1000 * user_id, 1000 * user_id + 50)), user)
         statuses.append(client.get(f"{PATH}?{query}").status_code)
     assert statuses == [403] * 6 + [429, 429]  # 300 branch checks per address per 10 minutes
-    assert len(jobs.marketplace.calls) == 6
+    assert len(jobs.yclients.calls) == 6
     refused = client.get(f"{PATH}?{signed_query(settings.yclients_partner_token, (7,), {**SAMPLE_USER, 'id': 9})}")
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
 
@@ -438,11 +444,12 @@ def test_a_cached_verdict_is_not_trusted_after_the_salon_was_uninstalled(client,
     query = signed_query(settings.yclients_partner_token)
     assert client.get(f"{PATH}?{query}").status_code == 302
     Salon.update(state=s.UNINSTALLED, updated_at=utcnow()).execute()  # the uninstall webhook was applied
-    jobs.marketplace.default = "uninstalled"  # and YCLIENTS agrees: nobody pressed «Подключить» again
+    jobs.yclients.set_status("uninstalled", 962302)  # and YCLIENTS agrees:
+    jobs.connect_pressed = False  # nobody pressed «Подключить» again
     response = client.get(f"{PATH}?{query}")
     assert response.status_code == 403
     assert Salon.get_by_id(962302).state == s.UNINSTALLED
-    assert jobs.marketplace.calls.count(("status", 962302)) == 2
+    assert jobs.yclients.calls.count(("status", 962302)) == 2
 
 
 def test_uninstall_then_reinstall_within_a_minute_starts_over_with_a_new_generation(client, settings, jobs,
@@ -453,7 +460,7 @@ def test_uninstall_then_reinstall_within_a_minute_starts_over_with_a_new_generat
     Salon.update(state=s.UNINSTALLED, updated_at=utcnow(), session_generation=Salon.session_generation + 1).execute()
     live = LiveStatus(redis_client)
     live.publish(962302, "qr", {"payload": "old", "svg": "<svg/>", "expires_in": 20})
-    second = client.get(f"{PATH}?{query}")  # YCLIENTS says pending again (the fake's default)
+    second = client.get(f"{PATH}?{query}")  # YCLIENTS says pending again (pressed again)
     claims = link_claims(second, settings)
     salon = Salon.get_by_id(962302)
     assert salon.state == s.PENDING_WHATSAPP and claims.generation(962302) == salon.session_generation == 2
@@ -472,7 +479,7 @@ def test_an_active_salon_that_yclients_reports_pending_again_is_a_reinstall(clie
 
 
 def test_an_active_salon_revisit_keeps_the_installer_and_records_the_visit(client, settings, jobs):
-    jobs.marketplace.default = "active"
+    jobs.yclients.set_status("active", 962302)
     Salon.create(salon_id=962302, title="KULTURA", state=s.ACTIVE, installer_id=1234567, installer_name="Первый",
                  installer_phone="79000000000", api_key="k" * 32)
     renamed = {**SAMPLE_USER, "name": "Другое имя", "phone": "79111111111"}
@@ -495,7 +502,7 @@ def test_the_multi_branch_button_after_a_single_branch_press_shows_every_confirm
 
 
 def test_a_different_user_confirmed_by_yclients_takes_over_and_the_first_session_ends(client, settings, jobs, app):
-    jobs.marketplace.titles = {962302: "Салон «Пример»"}
+    jobs.yclients.load(962302, company={"title": "Салон «Пример»"})
     first = client.get(f"{PATH}?{signed_query(settings.yclients_partner_token)}")
     assert _exchange(client, first).status_code == 200
     colleague = {**SAMPLE_USER, "id": 7654321, "name": "Коллега"}

@@ -2,10 +2,24 @@
 import pytest
 
 from models import install_check as ic
-from tests.fakes.onboarding import FakeMarketplace
 from workers.onboarding.install_check import check_install, normalise_title
 from runtime.yclients.errors import PermanentError, TransientError
 from runtime.yclients.ratelimit import RateLimitTimeout
+from runtime.yclients.stub import StubYclients
+
+
+def marketplace(statuses=None, titles=None, connected=(962302,)):
+    """YCLIENTS after «Подключить» for `connected` (pending), with these application statuses and titles."""
+    yc = StubYclients()
+    yc.press_connect(*connected)
+    for salon_id, status in (statuses or {}).items():
+        if status == "forbidden":
+            yc.errors.append(PermanentError("403", status=403))  # YCLIENTS refuses to say
+        elif status != "not_installed":
+            yc.set_status(status, salon_id)
+    for salon_id, title in (titles or {}).items():
+        yc.load(salon_id, company={"title": title})
+    return yc
 
 
 def ask(redis_client, marketplace, salon_ids, salon_name="Салон «Пример»", check="c1"):
@@ -16,34 +30,34 @@ def ask(redis_client, marketplace, salon_ids, salon_name="Салон «Прим�
 
 @pytest.mark.parametrize("status", ["pending", "active"])
 def test_a_pending_or_active_first_branch_with_a_matching_title_is_confirmed(redis_client, status):
-    yc = FakeMarketplace({962302: status}, {962302: "Салон «Пример»"})
+    yc = marketplace({962302: status}, {962302: "Салон «Пример»"})
     verdict = ask(redis_client, yc, [962302])
     assert verdict.confirmed and verdict.branches == [{"salon_id": 962302, "status": status,
                                                        "title": "Салон «Пример»"}]
-    assert yc.calls == [("status", 962302), ("title", 962302)]
+    assert yc.calls == [("status", 962302), ("company", 962302)]
 
 
 @pytest.mark.parametrize("status", ["uninstalled", "not_installed", "forbidden", "unknown", "frozen"])
 def test_any_other_answer_for_the_first_branch_refuses_after_one_call(redis_client, status):
-    yc = FakeMarketplace({962302: status})
+    yc = marketplace({962302: status}, connected=() if status == "not_installed" else (962302,))
     verdict = ask(redis_client, yc, [962302, 1, 2, 3])
     assert verdict.status == ic.REFUSED and not verdict.confirmed and verdict.branches == []
     assert yc.calls == [("status", 962302)]
 
 
 def test_a_title_mismatch_refuses_and_no_other_branch_is_asked(redis_client):
-    yc = FakeMarketplace(titles={962302: "KULTURA Малаховка"})
+    yc = marketplace(titles={962302: "KULTURA Малаховка"})
     verdict = ask(redis_client, yc, [962302, 970001], salon_name="Чужой салон")
     assert verdict.status == ic.MISMATCH
-    assert yc.calls == [("status", 962302), ("title", 962302)]
+    assert yc.calls == [("status", 962302), ("company", 962302)]
 
 
 def test_without_a_title_from_yclients_the_cross_check_is_skipped(redis_client):
-    assert ask(redis_client, FakeMarketplace(), [962302], salon_name="что угодно").confirmed
+    assert ask(redis_client, marketplace(), [962302], salon_name="что угодно").confirmed
 
 
 def test_extra_branches_are_kept_only_when_yclients_confirms_them(redis_client):
-    yc = FakeMarketplace({970001: "pending", 970002: "active", 970003: "uninstalled"}, default="not_installed")
+    yc = marketplace({970001: "pending", 970002: "active", 970003: "uninstalled"}, connected=())
     verdict = ask(redis_client, yc, [970001, 970002, 970003, 999])
     assert [b["salon_id"] for b in verdict.branches] == [970001, 970002]
     assert verdict.yclients_status(970002) == "active" and verdict.yclients_status(999) is None
@@ -52,23 +66,23 @@ def test_extra_branches_are_kept_only_when_yclients_confirms_them(redis_client):
 @pytest.mark.parametrize("error", [TransientError("502", status=502), RateLimitTimeout("no budget"),
                                    PermanentError("401", status=401)])
 def test_yclients_unreachable_or_misconfigured_is_unavailable_and_kept_only_briefly(redis_client, error):
-    yc = FakeMarketplace()
-    yc.error = error
+    yc = marketplace()
+    yc.errors = [error] * 4  # every call, as an unreachable YCLIENTS
     verdict = ask(redis_client, yc, [962302])
     assert verdict.status == ic.UNAVAILABLE
     assert 0 < redis_client.ttl(f"{ic.PREFIX}c1:verdict") <= ic.UNAVAILABLE_TTL
 
 
 def test_a_second_run_keeps_the_verdict_and_asks_yclients_nothing(redis_client):
-    yc = FakeMarketplace()
+    yc = marketplace()
     ask(redis_client, yc, [962302])
     check_install(yc, redis_client, "c1")
-    assert yc.calls == [("status", 962302), ("title", 962302)]
+    assert yc.calls == [("status", 962302), ("company", 962302)]
     assert 0 < redis_client.ttl(f"{ic.PREFIX}c1:verdict") <= ic.VERDICT_TTL
 
 
 def test_an_expired_request_is_not_answered(redis_client):
-    yc = FakeMarketplace()
+    yc = marketplace()
     assert check_install(yc, redis_client, "gone") is None and yc.calls == []
 
 
