@@ -1,4 +1,4 @@
-"""Shared fakes for the onboarding/sync unit tests: a scripted YCLIENTS API; jobs are recorded by runtime.stub_jobs.StubJobs."""
+"""Shared helpers for the onboarding/sync unit tests: YCLIENTS is runtime.yclients.stub.StubYclients, jobs are recorded by runtime.stub_jobs.StubJobs."""
 from __future__ import annotations
 
 from models import salon as S
@@ -7,40 +7,13 @@ from models.salon import Salon
 from runtime.stub_jobs import StubJobs
 from workers.onboarding.deps import Deps
 from runtime.yclients.api import Page
-from runtime.yclients.client import Reply
+from runtime.yclients.stub import StubYclients
 from runtime.yclients.errors import PermanentError
-
-
-class FakeApi:
-    """Activation answers are scripted: a list of Reply objects or exceptions, consumed in order."""
-
-    def __init__(self, *answers, installed_active=False, company_card=None):
-        self.answers = list(answers)
-        self.company_card = company_card or {}
-        self.calls = []
-        self.installed_active = installed_active
-        self.status_checks = 0
-
-    def activation_callback(self, salon_id, api_key, webhook_urls):
-        self.calls.append({"salon_id": salon_id, "api_key": api_key, "webhook_urls": webhook_urls})
-        answer = self.answers.pop(0) if self.answers else Reply(301, headers={"Location": "https://yc/ok"})
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    def is_installed_and_active(self, salon_id):
-        self.status_checks += 1
-        return self.installed_active
-
-    def company(self, salon_id):
-        if isinstance(self.company_card, Exception):
-            raise self.company_card
-        return self.company_card
 
 
 def deps_for(settings, database, redis_client, api=None, message_id="msg-1"):
     return Deps(settings=settings, database=database, redis=redis_client, live=LiveStatus(redis_client),
-                api=api or FakeApi(), jobs=StubJobs(), message_id=message_id)
+                api=StubYclients() if api is None else api, jobs=StubJobs(), message_id=message_id)
 
 
 def make_salon(salon_id=962302, state=S.WHATSAPP_CONNECTED, phone="79001234567", title="KULTURA"):

@@ -6,12 +6,15 @@ import pytest
 from models import salon as S
 from models.salon import Salon
 from models.timeline import TimelineEvent
-from tests.fakes.pipeline import FakeApi, deps_for, forbidden_already_installed, make_salon
+from tests.fakes.pipeline import deps_for, forbidden_already_installed, make_salon
 from workers.onboarding.activation import ActivationRejected, activate
 from workers.onboarding.connected import on_whatsapp_connected
 from workers.sync.lease import Lease
-from runtime.yclients.client import Reply
 from runtime.yclients.errors import PermanentError, TransientError
+from runtime.yclients.stub import StubYclients
+
+
+AFTER = "https://yclients.com/appstore/962302/installed"  # where the stub's 301 sends the owner
 
 
 def kinds(salon_id):
@@ -20,12 +23,12 @@ def kinds(salon_id):
 
 def test_301_is_success_with_its_location(settings, database, redis_client):
     make_salon()
-    api = FakeApi(Reply(301, headers={"Location": "https://yclients.com/after"}))
+    api = StubYclients()  # it answers 301 to https://yclients.com/appstore/962302/installed
     deps = deps_for(settings, database, redis_client, api)
     assert activate(962302, deps) == "activated"
     salon = Salon.get_by_id(962302)
-    assert salon.state == S.ACTIVE and salon.activated_at and salon.activation_location == "https://yclients.com/after"
-    call = api.calls[0]
+    assert salon.state == S.ACTIVE and salon.activated_at and salon.activation_location == AFTER
+    call = api.activations[0]
     assert len(call["api_key"]) >= 64 and int(call["api_key"], 16) >= 0
     assert call["api_key"] == salon.api_key
     assert call["webhook_urls"] == [f"{settings.public_base_url}/webhook/yclients/{salon.webhook_key}"]
@@ -33,13 +36,13 @@ def test_301_is_success_with_its_location(settings, database, redis_client):
     snap = deps.live.snapshot(962302)["data"]
     assert snap["state"] == S.ACTIVE
     assert snap["activation"] == {"status": "done", "code": "activation_done",
-                                  "location": "https://yclients.com/after"}
+                                  "location": AFTER}
     assert kinds(962302) == ["activation_started", "activated"]
 
 
 def test_an_active_salon_is_skipped(settings, database, redis_client):
     make_salon(state=S.ACTIVE)
-    api = FakeApi()
+    api = StubYclients()
     deps = deps_for(settings, database, redis_client, api)
     assert activate(962302, deps) == "skipped"
     assert api.calls == [] and deps.jobs.calls() == []
@@ -47,7 +50,7 @@ def test_an_active_salon_is_skipped(settings, database, redis_client):
 
 def test_two_connected_events_make_one_activation_call(settings, database, redis_client):
     make_salon(state=S.PENDING_WHATSAPP)
-    api = FakeApi()
+    api = StubYclients()
     deps = deps_for(settings, database, redis_client, api)
     on_whatsapp_connected(962302, deps)
     on_whatsapp_connected(962302, deps)
@@ -55,7 +58,7 @@ def test_two_connected_events_make_one_activation_call(settings, database, redis
     assert deps.jobs.names() == ["activate_integration", "activate_integration"]
     for _ in list(deps.jobs.sent):
         activate(962302, deps)
-    assert len(api.calls) == 1
+    assert len(api.activations) == 1
     on_whatsapp_connected(962302, deps)  # after activation: nothing new
     assert deps.jobs.names().count("activate_integration") == 2
 
@@ -63,7 +66,7 @@ def test_two_connected_events_make_one_activation_call(settings, database, redis
 def test_a_duplicate_message_steps_aside_while_another_holds_the_salon(settings, database, redis_client):
     make_salon()
     Lease(redis_client, "activation:962302", owner="other-message").acquire()
-    api = FakeApi()
+    api = StubYclients()
     assert activate(962302, deps_for(settings, database, redis_client, api, message_id="mine")) == "busy"
     assert api.calls == []
 
@@ -71,7 +74,7 @@ def test_a_duplicate_message_steps_aside_while_another_holds_the_salon(settings,
 def test_a_redelivered_message_takes_its_own_lease_back(settings, database, redis_client):
     make_salon(state=S.ACTIVATING)  # it crashed mid-call earlier
     Lease(redis_client, "activation:962302", owner="msg-1").acquire()
-    api = FakeApi()
+    api = StubYclients()
     assert activate(962302, deps_for(settings, database, redis_client, api, message_id="msg-1")) == "activated"
 
 
@@ -79,7 +82,7 @@ def test_concurrent_workers_call_yclients_once(settings, database, redis_client)
     make_salon()
     gate = threading.Event()
 
-    class SlowApi(FakeApi):
+    class SlowApi(StubYclients):
         def activation_callback(self, *args):
             gate.wait(2)
             return super().activation_callback(*args)
@@ -100,36 +103,40 @@ def test_concurrent_workers_call_yclients_once(settings, database, redis_client)
     gate.set()
     for t in threads:
         t.join(5)
-    assert len(api.calls) == 1
+    assert len(api.activations) == 1
     assert results.count("activated") == 1 and len(results) == 3
 
 
 def test_a_transient_error_keeps_the_keys_for_the_retry(settings, database, redis_client):
     make_salon()
-    api = FakeApi(TransientError("500", status=500), Reply(301, headers={"Location": "https://yc/x"}))
+    api = StubYclients()
+    api.errors.append(TransientError("500", status=500))  # then the modelled 301
     deps = deps_for(settings, database, redis_client, api)
     with pytest.raises(TransientError):
         activate(962302, deps)
     salon = Salon.get_by_id(962302)
-    assert salon.state == S.ACTIVATING and salon.api_key == api.calls[0]["api_key"]
+    assert salon.state == S.ACTIVATING and salon.api_key == api.activations[0]["api_key"]
     assert redis_client.get("aiadmin:lease:activation:962302") is None  # released for the retry
     assert activate(962302, deps) == "activated"
-    assert api.calls[1]["api_key"] == api.calls[0]["api_key"]
-    assert api.calls[1]["webhook_urls"] == api.calls[0]["webhook_urls"]
+    assert api.activations[1]["api_key"] == api.activations[0]["api_key"]
+    assert api.activations[1]["webhook_urls"] == api.activations[0]["webhook_urls"]
     assert Salon.get_by_id(962302).activation_attempts == 2
 
 
 def test_403_already_installed_resolves_to_active_when_yclients_says_active(settings, database, redis_client):
     make_salon()
-    api = FakeApi(forbidden_already_installed(), installed_active=True)
+    api = StubYclients()
+    api.set_status("active", 962302)  # installed and active: YCLIENTS refuses a second activation with 403
     deps = deps_for(settings, database, redis_client, api)
     assert activate(962302, deps) == "activated"
-    assert api.status_checks == 1 and Salon.get_by_id(962302).state == S.ACTIVE
+    assert api.calls.count(("status", 962302)) == 1 and Salon.get_by_id(962302).state == S.ACTIVE
 
 
 def test_403_already_installed_but_not_active_is_a_failure(settings, database, redis_client):
     make_salon()
-    api = FakeApi(forbidden_already_installed(), installed_active=False)
+    api = StubYclients()
+    api.press_connect(962302)  # pending, not active
+    api.errors.append(forbidden_already_installed())
     deps = deps_for(settings, database, redis_client, api)
     with pytest.raises(ActivationRejected):
         activate(962302, deps)
@@ -139,7 +146,8 @@ def test_403_already_installed_but_not_active_is_a_failure(settings, database, r
 @pytest.mark.parametrize("status", [401, 422])
 def test_401_and_422_end_in_activation_failed_with_the_support_code(settings, database, redis_client, status):
     make_salon()
-    api = FakeApi(PermanentError(str(status), status=status, message="Validation failed"))
+    api = StubYclients()
+    api.errors.append(PermanentError(str(status), status=status, message="Validation failed"))
     deps = deps_for(settings, database, redis_client, api)
     with pytest.raises(ActivationRejected):
         activate(962302, deps)

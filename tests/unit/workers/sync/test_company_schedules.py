@@ -11,13 +11,14 @@ from models.schedule import StaffSchedule
 from models.synced import Record, Staff
 from models.sync_run import FAILED, SyncRun
 from sandbox.yclients.data import URAL, Catalog
-from tests.fakes.pipeline import DataApi, FakeApi, deps_for, make_salon
+from tests.fakes.pipeline import DataApi, deps_for, make_salon
 from workers.onboarding.welcome import send_welcome
 from workers.sync.company import stale_companies, store_company
 from workers.sync.salon_sync import SyncAccessDenied, sync_salon
 from workers.sync.mapping import parse_time, upsert, zone
 from workers.sync.schedules import sync_schedules
 from runtime.yclients.errors import AccessDenied
+from runtime.yclients.stub import StubYclients
 
 
 class NaiveApi(DataApi):
@@ -58,8 +59,9 @@ def test_a_yekaterinburg_salon_stores_records_at_the_right_utc_instant(settings,
 
 def test_the_welcome_names_the_salon_from_yclients_not_the_placeholder(settings, database, redis_client):
     make_salon(state=S.ACTIVE, title="Салон 962302")
-    deps = deps_for(settings, database, redis_client, FakeApi(company_card={"title": "KULTURA Малаховка",
-                                                                             "timezone_name": "Europe/Moscow"}))
+    api = StubYclients()
+    api.load(962302, company={"title": "KULTURA Малаховка", "timezone_name": "Europe/Moscow"})
+    deps = deps_for(settings, database, redis_client, api)
     row = OutboundMessage.get_by_id(send_welcome(962302, deps))
     assert "«KULTURA Малаховка»" in row.text and "Салон 962302" not in row.text
     assert Salon.get_by_id(962302).title == "KULTURA Малаховка" and Company.get_by_id(962302)
@@ -68,7 +70,10 @@ def test_the_welcome_names_the_salon_from_yclients_not_the_placeholder(settings,
 def test_a_refused_company_card_leaves_the_welcome_with_the_stored_title(settings, database, redis_client):
     make_salon(state=S.ACTIVE, title="Салон Пример")
     forbidden = AccessDenied("403", status=403, message="Нет прав на управление компанией")
-    deps = deps_for(settings, database, redis_client, FakeApi(company_card=forbidden))
+    api = StubYclients()
+    api.load(962302, company={"title": "KULTURA Малаховка"})
+    api.errors.append(forbidden)
+    deps = deps_for(settings, database, redis_client, api)
     assert "«Салон Пример»" in OutboundMessage.get_by_id(send_welcome(962302, deps)).text
 
 
