@@ -11,7 +11,7 @@ from models.schedule import StaffSchedule
 from models.synced import Record, Staff
 from models.sync_run import FAILED, SyncRun
 from sandbox.yclients.data import URAL, Catalog
-from tests.fakes.pipeline import DataApi, deps_for, make_salon
+from tests.fakes.pipeline import catalog_salon, deps_for, make_salon
 from workers.onboarding.welcome import send_welcome
 from workers.sync.company import stale_companies, store_company
 from workers.sync.salon_sync import SyncAccessDenied, sync_salon
@@ -21,7 +21,7 @@ from runtime.yclients.errors import AccessDenied
 from runtime.yclients.stub import StubYclients
 
 
-class NaiveApi(DataApi):
+class NaiveApi(StubYclients):
     """Record times without an offset (salon-local wall time), as the real API gives them in places."""
 
     def records_page(self, *args, **kwargs):
@@ -31,7 +31,7 @@ class NaiveApi(DataApi):
         return page
 
 
-class Forbidden(DataApi):
+class Forbidden(StubYclients):
     def clients_page(self, salon_id, page):
         raise AccessDenied("403", status=403, message="Нет прав на управление компанией")
 
@@ -43,11 +43,11 @@ def test_offset_less_times_are_read_in_the_salon_timezone():
     assert zone("Mars/Olympus") is dt.timezone.utc
 
 
-@pytest.mark.parametrize("api_class", [DataApi, NaiveApi])
+@pytest.mark.parametrize("api_class", [StubYclients, NaiveApi])
 def test_a_yekaterinburg_salon_stores_records_at_the_right_utc_instant(settings, database, redis_client, api_class):
     data = Catalog().get(URAL)
     make_salon(salon_id=URAL, state=S.ACTIVE, title=f"Салон {URAL}")
-    assert sync_salon(URAL, "full", deps_for(settings, database, redis_client, api_class(data))) == "done"
+    assert sync_salon(URAL, "full", deps_for(settings, database, redis_client, catalog_salon(data, api_class()))) == "done"
     company = Company.get_by_id(URAL)
     assert company.timezone == "Asia/Yekaterinburg" and company.city == "Екатеринбург" and company.phone
     assert Salon.get_by_id(URAL).title == "Студия «Урал»"
@@ -90,7 +90,7 @@ def test_company_cards_a_week_old_are_due_for_refresh(settings, database, redis_
 
 def test_an_access_refusal_fails_the_sync_with_a_named_reason(settings, database, redis_client):
     make_salon(state=S.ACTIVE)
-    deps = deps_for(settings, database, redis_client, Forbidden(Catalog().get(962302)))
+    deps = deps_for(settings, database, redis_client, catalog_salon(Catalog().get(962302), Forbidden()))
     with pytest.raises(SyncAccessDenied) as caught:
         sync_salon(962302, "full", deps)
     assert str(caught.value) == "YCLIENTS не дал доступ к клиентам: 403 Нет прав на управление компанией"
@@ -116,9 +116,10 @@ def test_a_full_sync_never_revives_a_record_deleted_after_its_page_was_fetched(s
     assert Record.get().deleted is False
 
 
-class Incremental(DataApi):
+class Incremental(StubYclients):
     def __init__(self, data, deleted_id):
-        super().__init__(data)
+        super().__init__()
+        self.data_source = data
         self.deleted_id = deleted_id
         self.asked = []
 
@@ -128,7 +129,7 @@ class Incremental(DataApi):
         self.asked.append(changed_after)
         if changed_after is None:
             return super().records_page(salon_id, page, start_date, end_date)
-        item = {**self.data.record(self.deleted_id - 962302 * 10_000_000 - 1), "deleted": True,
+        item = {**self.data_source.record(self.deleted_id - 962302 * 10_000_000 - 1), "deleted": True,
                 "last_change_date": dt.datetime.now(dt.timezone.utc).isoformat()}
         return Page(page, [item] if page == 1 else [], 1)
 
@@ -137,7 +138,7 @@ def test_an_incremental_sync_marks_records_deleted_when_yclients_says_so(setting
     data = Catalog().get(962302)
     make_salon(state=S.ACTIVE)
     victim = data.record(10)["id"]
-    api = Incremental(data, victim)
+    api = catalog_salon(data, Incremental(data, victim))
     deps = deps_for(settings, database, redis_client, api)
     assert sync_salon(962302, "full", deps) == "done"
     assert Record.get(Record.yclients_id == victim).deleted is False
@@ -149,7 +150,7 @@ def test_an_incremental_sync_marks_records_deleted_when_yclients_says_so(setting
 def test_schedules_store_working_intervals_for_30_local_days_and_replace_them(settings, database, redis_client):
     data = Catalog().get(URAL)
     make_salon(salon_id=URAL, state=S.ACTIVE)
-    deps = deps_for(settings, database, redis_client, DataApi(data))
+    deps = deps_for(settings, database, redis_client, catalog_salon(data))
     store_company(URAL, data.company(), database)
     with database.atomic():
         upsert("staff", URAL, data.staff())
@@ -173,11 +174,11 @@ def test_schedules_store_working_intervals_for_30_local_days_and_replace_them(se
 
 def test_schedules_are_not_synced_for_a_salon_that_is_not_active(settings, database, redis_client):
     make_salon(salon_id=URAL, state=S.FROZEN)
-    assert sync_schedules(URAL, deps_for(settings, database, redis_client, DataApi(Catalog().get(URAL)))) is None
+    assert sync_schedules(URAL, deps_for(settings, database, redis_client, catalog_salon(Catalog().get(URAL)))) is None
 
 
 def test_a_refused_schedule_read_is_named_for_support(settings, database, redis_client):
-    class NoSchedules(DataApi):
+    class NoSchedules(StubYclients):
         def staff_schedule(self, *args):
             raise AccessDenied("403", status=403, message="Не указан идентификатор партнера")
 
@@ -186,4 +187,4 @@ def test_a_refused_schedule_read_is_named_for_support(settings, database, redis_
     with database.atomic():
         upsert("staff", URAL, data.staff())
     with pytest.raises(SyncAccessDenied, match="YCLIENTS не дал доступ к графикам сотрудников: 403 Не указан"):
-        sync_schedules(URAL, deps_for(settings, database, redis_client, NoSchedules(data)))
+        sync_schedules(URAL, deps_for(settings, database, redis_client, catalog_salon(data, NoSchedules())))

@@ -9,16 +9,23 @@ from models.sync_run import DONE, RUNNING, SyncRun
 from sandbox.yclients.data import Catalog
 from sandbox.yclients.digest import checksum, salon_digest
 from tests.fakes.digest import db_digest
-from tests.fakes.pipeline import DataApi, deps_for, make_salon
+from tests.fakes.pipeline import catalog_salon, deps_for, make_salon
 from workers.sync.salon_sync import records_window, sync_salon
 from workers.sync.lease import Lease
 from workers.sync.mapping import upsert
 from runtime.yclients.errors import PermanentError
+from runtime.yclients.stub import StubYclients
 
 
 @pytest.fixture
 def small():
     return Catalog().get(962302)
+
+
+def crashing_after(pages, small):
+    api = catalog_salon(small)
+    api.crash_after_pages = pages  # the worker is killed at the next page call
+    return api
 
 
 def expected(settings, small):
@@ -27,7 +34,7 @@ def expected(settings, small):
 
 def test_a_full_sync_stores_exactly_the_salon(settings, database, redis_client, small):
     make_salon(state=S.ACTIVE)
-    deps = deps_for(settings, database, redis_client, DataApi(small))
+    deps = deps_for(settings, database, redis_client, catalog_salon(small))
     assert sync_salon(962302, "full", deps, progress_interval=0) == "done"
     assert db_digest(962302) == expected(settings, small)
     run = SyncRun.get()
@@ -38,7 +45,7 @@ def test_a_full_sync_stores_exactly_the_salon(settings, database, redis_client, 
 
 def test_a_sync_killed_mid_way_resumes_to_the_same_exact_result(settings, database, redis_client, small):
     make_salon(state=S.ACTIVE)
-    crashing = deps_for(settings, database, redis_client, DataApi(small, crash_after=12), message_id="m1")
+    crashing = deps_for(settings, database, redis_client, crashing_after(12, small), message_id="m1")
     with pytest.raises(KeyboardInterrupt):
         sync_salon(962302, "full", crashing)
     run = SyncRun.get()
@@ -46,7 +53,7 @@ def test_a_sync_killed_mid_way_resumes_to_the_same_exact_result(settings, databa
     assert run.checkpoints["records"]["page"] == 6  # 7 client pages + 5 record pages committed
     assert Record.select().count() == 5 * 150
     # The crashed worker's lease is still there; the redelivered message (same id) takes it back.
-    api = DataApi(small)
+    api = catalog_salon(small)
     assert sync_salon(962302, "full", deps_for(settings, database, redis_client, api, message_id="m1")) == "done"
     assert api.page_calls == 27 - 5  # only the records pages not yet stored
     assert db_digest(962302) == expected(settings, small)
@@ -56,7 +63,7 @@ def test_a_sync_killed_mid_way_resumes_to_the_same_exact_result(settings, databa
 def test_a_sync_stops_at_its_time_budget_and_the_next_run_continues(settings, database, redis_client, small):
     make_salon(state=S.ACTIVE)
     ticks = iter(range(10_000))
-    deps = deps_for(settings, database, redis_client, DataApi(small))
+    deps = deps_for(settings, database, redis_client, catalog_salon(small))
     assert sync_salon(962302, "full", deps, budget=5, clock=lambda: next(ticks)) == "continue"
     outcomes = []
     while not outcomes or outcomes[-1] == "continue":
@@ -68,14 +75,14 @@ def test_a_sync_stops_at_its_time_budget_and_the_next_run_continues(settings, da
 def test_one_sync_per_salon_at_a_time(settings, database, redis_client, small):
     make_salon(state=S.ACTIVE)
     Lease(redis_client, "sync:962302", owner="someone-else").acquire()
-    api = DataApi(small)
+    api = catalog_salon(small)
     assert sync_salon(962302, "full", deps_for(settings, database, redis_client, api)) == "busy"
     assert api.page_calls == 0
 
 
 def test_pagination_follows_total_count_not_the_page_size(settings, database, redis_client, small):
     make_salon(state=S.ACTIVE)
-    api = DataApi(small)  # records come 150 per page though we ask for 200
+    api = catalog_salon(small)  # records come 150 per page though we ask for 200
     sync_salon(962302, "full", deps_for(settings, database, redis_client, api))
     assert Record.select().count() == 4000  # a size-based stop would have ended after page 1
 
@@ -85,11 +92,11 @@ def test_a_permanent_error_fails_the_run(settings, database, redis_client, small
 
     make_salon(state=S.ACTIVE)
 
-    class Refusing(DataApi):
+    class Refusing(StubYclients):
         def clients_page(self, salon_id, page):
             raise PermanentError("402", status=402, message="Payment Required")
 
-    deps = deps_for(settings, database, redis_client, Refusing(small))
+    deps = deps_for(settings, database, redis_client, catalog_salon(small, Refusing()))
     with pytest.raises(SyncFailed):
         sync_salon(962302, "full", deps)
     assert SyncRun.get().status == "failed"
@@ -98,12 +105,12 @@ def test_a_permanent_error_fails_the_run(settings, database, redis_client, small
 
 def test_sync_skips_a_salon_that_is_not_active(settings, database, redis_client, small):
     make_salon(state=S.UNINSTALLED)
-    assert sync_salon(962302, "full", deps_for(settings, database, redis_client, DataApi(small))) == "skipped"
+    assert sync_salon(962302, "full", deps_for(settings, database, redis_client, catalog_salon(small))) == "skipped"
 
 
 def test_progress_events_are_throttled(settings, database, redis_client, small):
     make_salon(state=S.ACTIVE)
-    deps = deps_for(settings, database, redis_client, DataApi(small))
+    deps = deps_for(settings, database, redis_client, catalog_salon(small))
     seq0 = deps.live.snapshot(962302)["seq"]
     sync_salon(962302, "full", deps, progress_interval=60)
     published = deps.live.snapshot(962302)["seq"] - seq0
@@ -127,12 +134,12 @@ def test_an_incremental_sync_reads_records_changed_after_the_last_full_sync(sett
     make_salon(state=S.ACTIVE)
     seen = []
 
-    class Recording(DataApi):
+    class Recording(StubYclients):
         def records_page(self, salon_id, page, start_date, end_date, changed_after=None):
             seen.append(changed_after)
             return super().records_page(salon_id, page, start_date, end_date, changed_after)
 
-    deps = deps_for(settings, database, redis_client, Recording(small))
+    deps = deps_for(settings, database, redis_client, catalog_salon(small, Recording()))
     sync_salon(962302, "full", deps)
     seen.clear()
     assert sync_salon(962302, "incremental", deps) == "done"
@@ -151,7 +158,7 @@ def test_a_full_sync_flags_rows_yclients_no_longer_has_as_deleted(settings, data
     Record.create(salon_id=962302, yclients_id=1, datetime=inside, synced_at=old)
     Record.create(salon_id=962302, yclients_id=2, datetime=outside, synced_at=old)
     Record.create(salon_id=1, yclients_id=3, datetime=inside, synced_at=old)  # another salon
-    sync_salon(962302, "full", deps_for(settings, database, redis_client, DataApi(small)))
+    sync_salon(962302, "full", deps_for(settings, database, redis_client, catalog_salon(small)))
     assert Client.get(Client.yclients_id == 1).deleted is True
     assert Record.get(Record.yclients_id == 1).deleted is True
     assert Record.get(Record.yclients_id == 2).deleted is False  # outside the window: never asked for
