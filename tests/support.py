@@ -1,6 +1,7 @@
 """Test helpers: free ports, and real service processes started and stopped by the tests."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -95,6 +96,19 @@ class Service:
                 self.kill(signal.SIGKILL)
                 self.process.wait(5)
         self._log.close()
+
+
+@contextlib.contextmanager
+def serve_sandbox(module: str, name: str, env: dict[str, str], log_dir: Path):
+    """`python -m sandbox.<module> serve` on a free port, ready (its /healthz answers); yields its URL."""
+    port = free_port()
+    service = Service(name, [sys.executable, "-m", f"sandbox.{module}", "serve", "--port", str(port)], env, log_dir)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        service.wait_http(url + "/healthz")
+        yield url
+    finally:
+        service.stop()
 
 
 def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05, message: str = "condition"):

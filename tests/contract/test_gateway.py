@@ -1,7 +1,6 @@
 """One contract for the WhatsApp gateway, run against the shipped StubGateway and against the simulator
 process over real HTTP (the WahaClient): what the services rely on holds for both."""
 import itertools
-import sys
 
 import pytest
 import requests
@@ -10,7 +9,7 @@ from runtime.gateway.errors import SessionNotFound, SessionNotReady
 from runtime.gateway.naming import session_name
 from runtime.gateway.stub import StubGateway
 from runtime.gateway.waha import WahaClient
-from tests.support import Service, free_port
+from tests.support import serve_sandbox
 
 API_KEY = "contract-api-key"
 _ids = itertools.count(5000)
@@ -30,13 +29,8 @@ class OverHttp:
 
 @pytest.fixture(scope="module")
 def simulator(tmp_path_factory):
-    port = free_port()
-    service = Service("whatsapp-sim", [sys.executable, "-m", "sandbox.whatsapp", "serve", "--port", str(port)],
-                      {"WAHA_API_KEY": API_KEY}, tmp_path_factory.mktemp("sim"))
-    url = f"http://127.0.0.1:{port}"
-    service.wait_http(url + "/healthz")
-    yield url
-    service.stop()
+    with serve_sandbox("whatsapp", "whatsapp-sim", {"WAHA_API_KEY": API_KEY}, tmp_path_factory.mktemp("sim")) as url:
+        yield url
 
 
 @pytest.fixture(params=["stub", pytest.param("simulator", marks=pytest.mark.integration)])

@@ -1,6 +1,5 @@
 """One contract for YCLIENTS, run against the shipped StubYclients and against the sandbox process over
 real HTTP (the YclientsApi): the marketplace's install semantics and the data lists the sync reads."""
-import sys
 
 import pytest
 import requests
@@ -9,7 +8,7 @@ from runtime.yclients.api import YclientsApi, pages
 from runtime.yclients.client import YclientsClient
 from runtime.yclients.errors import PermanentError
 from runtime.yclients.stub import StubYclients
-from tests.support import Service, free_port
+from tests.support import serve_sandbox
 
 TOKEN = "contract-partner-token"
 APP_ID = 18289
@@ -44,14 +43,9 @@ def seeded_stub():
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory):
-    port = free_port()
     env = {"YCLIENTS_PARTNER_TOKEN": TOKEN, "YCLIENTS_APP_ID": str(APP_ID), "YCLIENTS_RATE_LIMIT": "1000/s"}
-    service = Service("yclients-sandbox", [sys.executable, "-m", "sandbox.yclients", "serve", "--port", str(port)],
-                      env, tmp_path_factory.mktemp("yclients"))
-    url = f"http://127.0.0.1:{port}"
-    service.wait_http(url + "/healthz")
-    yield url
-    service.stop()
+    with serve_sandbox("yclients", "yclients-sandbox", env, tmp_path_factory.mktemp("yclients")) as url:
+        yield url
 
 
 @pytest.fixture(params=["stub", pytest.param("sandbox", marks=pytest.mark.integration)])

@@ -6,7 +6,6 @@ the simulator's `/_sim` routes play the phone and inject faults.
 import itertools
 import json
 import re
-import sys
 import threading
 
 import pytest
@@ -18,7 +17,7 @@ from runtime.gateway.errors import (AccountBanned, AmbiguousSend, InvalidPhone, 
                            RetryableGatewayError, SessionNotFound, SessionNotReady)
 from runtime.gateway.waha import WahaClient
 from bridge.webhooks import verify_signature
-from tests.support import Service, free_port, wait_for
+from tests.support import free_port, serve_sandbox, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -53,13 +52,8 @@ def receiver():
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory):
-    port = free_port()
-    service = Service("whatsapp-sim", [sys.executable, "-m", "sandbox.whatsapp", "serve", "--port", str(port)],
-                      {"WAHA_API_KEY": API_KEY}, tmp_path_factory.mktemp("sim"))
-    url = f"http://127.0.0.1:{port}"
-    service.wait_http(url + "/healthz")
-    yield url
-    service.stop()
+    with serve_sandbox("whatsapp", "whatsapp-sim", {"WAHA_API_KEY": API_KEY}, tmp_path_factory.mktemp("sim")) as url:
+        yield url
 
 
 @pytest.fixture
