@@ -1,5 +1,6 @@
 """`aiadmin failed` and `requeue`: enqueue a fresh copy first, then drop the dead letter, then mark the row."""
 import json
+import time
 
 import pytest
 from dramatiq import Message
@@ -22,7 +23,9 @@ def dead_letter(redis_client, queue="sync", actor="sync_salon", args=(962302, "f
     body = Message(queue_name=queue, actor_name=actor, args=args, kwargs={},
                    options={"redis_message_id": redis_id, "retries": 7, "max_retries": 6,
                             "traceback": "Traceback..."}).encode()
-    redis_client.zadd(f"dramatiq:{queue}.XQ", {redis_id: 1_700_000_000_000})
+    # Scored now: the broker's maintenance (frequent here, runtime/broker.py) purges dead letters older than
+    # its 7-day TTL, so an old score would make the set vanish at random during an enqueue.
+    redis_client.zadd(f"dramatiq:{queue}.XQ", {redis_id: int(time.time() * 1000)})
     redis_client.hset(f"dramatiq:{queue}.XQ.msgs", redis_id, body)
 
 
