@@ -43,17 +43,40 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _version(dist: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
 def machine() -> dict:
+    """The machine and the versions every number depends on (printed with the table, docs/performance.md)."""
     def sh(cmd):
         try:
             return subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=10).stdout.strip()
         except Exception:
             return ""
 
-    return {"nproc": sh("nproc"), "cpu": sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip(),
+    info = {"nproc": sh("nproc"), "cpu": sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip(),
             "memory": sh("free -h | awk '/Mem:/ {print $2}'"), "python": platform.python_version(),
-            "redis": sh("redis-server --version | awk '{print $3}'"), "sqlite": __import__("sqlite3").sqlite_version,
+            "redis-server": sh("redis-server --version | awk '{print $3}' | cut -d= -f2"), "sqlite": __import__("sqlite3").sqlite_version,
+            "postgresql": sh("psql -V 2>/dev/null | awk '{print $3}'"), "wrk": sh("command -v wrk >/dev/null && wrk -v 2>&1 | head -1 | awk '{print $2}'") or "not installed",
             "load_before": sh("cut -d' ' -f1-3 /proc/loadavg")}
+    for dist in ("gunicorn", "gevent", "flask", "flask-sock", "dramatiq", "redis", "peewee", "psycopg2-binary",
+                 "psycogreen", "orjson"):
+        info["redis-py" if dist == "redis" else dist] = _version(dist)
+    return info
+
+
+def load_average() -> str:
+    try:
+        with open("/proc/loadavg") as fh:
+            return " ".join(fh.read().split()[:3])
+    except OSError:
+        return ""
 
 
 def main(argv=None) -> int:
@@ -77,9 +100,12 @@ def main(argv=None) -> int:
             got = fn()
         except Exception as exc:  # one broken benchmark must not hide the others' numbers
             got = [{"benchmark": label, "value": f"FAILED: {type(exc).__name__}: {exc}"[:300], "ok": False}]
+        load = load_average()
+        for row in got:
+            row.setdefault("load", load)
         rows.extend(got)
         print(table(got), file=sys.stderr, flush=True)
-        print(f"   ({time.monotonic() - t:.0f}s)", file=sys.stderr, flush=True)
+        print(f"   ({time.monotonic() - t:.0f}s, load average {load_average()})", file=sys.stderr, flush=True)
 
     if only & {1, 2}:
         from bench import onboarding
@@ -113,7 +139,7 @@ def main(argv=None) -> int:
         kw = SMOKE["crash"] if smoke else {}
         step("7 crash recovery", lambda: crash_recovery.run(**kw))
 
-    info["load_after"] = machine()["load_before"]
+    info["load_after"] = load_average()
     print(f"\nmachine: {info}; total {time.monotonic() - started:.0f}s\n")
     print(table(rows))
     if args.json:
