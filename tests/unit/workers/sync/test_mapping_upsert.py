@@ -1,6 +1,7 @@
 """The sync's prepared upsert (one statement, executemany / execute_values) stores exactly what peewee's
 per-row SQL stores, inserting and then updating, for every entity; and it is the path actually taken."""
 import datetime as dt
+import json
 
 import pytest
 
@@ -47,3 +48,95 @@ def test_prepared_upsert_equals_peewee_path(entity, database, monkeypatch):
         upsert(entity, 2, items(entity, changed=True), NOW + dt.timedelta(hours=1))
     assert stored(entity, 1) == stored(entity, 2)
     assert len(stored(entity, 1)) == len({i["id"] for i in items(entity)})
+
+
+# Items the generated salons never contain: NULLs and missing fields, unicode and escapes, nested values,
+# money as strings and zero, times with and without an offset, floats, large ids, a repeated id.
+ODD = {
+    "clients": [
+        {"id": 1, "name": None, "phone": None, "email": None, "visits_count": None, "last_change_date": None},
+        {"id": "2", "name": "Ёлка «Ü» \"кавычки\" \\ \n\t 😀\u2028", "phone": "+7 (900) 000-00-00",
+         "email": "x@пример.рф", "visits_count": "7", "last_change_date": "2026-11-01T10:00:00Z",
+         "spent": 1234.5, "discount": 1e-07, "custom": {"nested": [1, None, True, {"a": "б"}], "f": 1e16}},
+        {"id": 3, "name": "x" * 400, "last_change_date": "2026-11-01 10:00:00", "deleted": True},
+        {"id": 9_007_199_254_740_993, "name": "large id"},
+        {"id": 4, "name": "the first copy of a repeated id", "spent": 0.00001},
+        {"id": "4", "name": "the last copy of a repeated id wins", "spent": 2.5e-05},
+        {"id": None, "name": "no id: skipped"},
+    ],
+    "records": [
+        {"id": 10, "datetime": "2026-11-01T10:00:00+05:00", "last_change_date": "2026-11-01T10:00:00.5+03:00",
+         "client": None, "staff": {"id": "5"}, "seance_length": "3600", "attendance": None, "comment": None},
+        {"id": 11, "date": "2026-11-01 10:00:00", "client": {"id": 42}, "comment": "комментарий " * 50,
+         "services": [{"cost": 1500.5, "title": "Стрижка"}], "deleted": False},
+        {"id": 12, "datetime": "not a time", "staff_id": "not a number", "deleted": True},
+    ],
+    "services": [
+        {"id": 20, "price_min": "1500.50", "price_max": 0, "duration": None, "active": "0", "title": "Ü"},
+        {"id": 21, "price_min": None, "price_max": "abc", "active": None},
+        {"id": 22, "price_min": 99.999, "price_max": 1e3, "category_id": "7"},
+    ],
+    "staff": [{"id": 30, "name": None, "bookable": False, "fired": "1"}, {"id": 31}],
+    "service_categories": [{"id": 40, "title": None, "weight": "x"}, {"id": 41, "title": "Ü" * 300, "weight": 3}],
+}
+
+
+def raw(entity, salon_id, database):
+    """The stored columns as the database returns them (JSON text, the driver's own types), by yclients_id."""
+    model = ENTITIES[entity][0]
+    columns = ", ".join(f'"{f.column_name}"' for f in model._meta.sorted_fields if f.name not in ("id", "salon_id"))
+    cursor = database.execute_sql(f'SELECT {columns} FROM "{model._meta.table_name}" WHERE salon_id = {salon_id} '
+                                  "ORDER BY yclients_id")
+    return [tuple(row) for row in cursor.fetchall()]
+
+
+@pytest.mark.parametrize("entity", list(ODD))
+def test_odd_items_store_the_same_columns_and_json_text_on_both_paths(entity, database, monkeypatch):
+    tz = mapping.zone("Asia/Yekaterinburg")
+    taken = []
+    real = mapping._execute_prepared
+    monkeypatch.setattr(mapping, "_execute_prepared", lambda *a: taken.append(real(*a)) or taken[-1])
+    with database.atomic():
+        upsert(entity, 1, ODD[entity], NOW, tz)
+    assert taken and all(taken)
+    monkeypatch.setattr(mapping, "_execute_prepared", lambda *a: False)
+    with database.atomic():
+        upsert(entity, 2, ODD[entity], NOW, tz)
+    prepared, peewee = raw(entity, 1, database), raw(entity, 2, database)
+    assert prepared == peewee  # byte for byte: the raw JSON text, times, decimals, NULLs, unicode
+    assert [json.loads(row[1]) for row in prepared] == [json.loads(row[1]) for row in peewee]
+    assert len(prepared) == len({str(i["id"]) for i in ODD[entity] if i["id"] is not None})
+
+
+@pytest.mark.parametrize("entity", list(ENTITIES))
+def test_columns_the_prepared_path_does_not_convert_are_already_in_stored_form(entity):
+    """mapping.AS_IS: peewee's db_value would return every such value unchanged (same value, same type)."""
+    model, to_row = ENTITIES[entity]
+    skipped = {position for position, _ in mapping.converters(model)}
+    fields = [f for f in model._meta.sorted_fields if f.name != "id"]
+    tz = mapping.zone("Europe/Moscow")
+    checked = 0
+    for item in items(entity) + [i for i in ODD[entity] if i["id"] is not None]:
+        row = to_row(1, item, NOW, tz)
+        for position, field in enumerate(fields):
+            if position in skipped:
+                continue
+            value = row[field.name]
+            assert field.db_value(value) == value and type(field.db_value(value)) is type(value), field.name
+            checked += 1
+    assert checked
+
+
+def test_json_text_matches_the_json_field():
+    from models.fields import JSONField
+    from models.json_text import dumps, loads
+
+    values = [item for rows in ODD.values() for item in rows] + [
+        {"when": dt.datetime(2026, 1, 2, 3, 4, 5), "day": dt.date(2026, 1, 2), "money": __import__("decimal").Decimal("1.50")},
+        {1: "non-string key"}, {"huge": 2 ** 70}, [], {}, "text", 0, None]
+    for value in values:
+        assert dumps(value) == JSONField().db_value(value)
+    assert loads(b'{"a": [1, 2.5, "\xd1\x8f"]}') == {"a": [1, 2.5, "я"]}
+    assert loads('{"a": NaN}')["a"] != loads('{"a": NaN}')["a"]  # json's reading where orjson refuses
+    with pytest.raises(ValueError):
+        loads(b"<html>")
