@@ -29,7 +29,7 @@ def dumps(value) -> str | None:
         text = orjson.dumps(value, default=str, option=_OPTIONS)
     except (orjson.JSONEncodeError, TypeError):
         text = None
-    if text is None or _SMALL_FLOAT.search(text):
+    if text is None or ((b"e-" in text or b"0.0000" in text) and _SMALL_FLOAT.search(text)):  # `in` is cheap
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
     return text.decode()
 

@@ -140,3 +140,21 @@ def test_json_text_matches_the_json_field():
     assert loads('{"a": NaN}')["a"] != loads('{"a": NaN}')["a"]  # json's reading where orjson refuses
     with pytest.raises(ValueError):
         loads(b"<html>")
+
+
+def test_postgresql_sends_the_page_as_one_json_parameter_unless_a_time_has_an_offset(database, monkeypatch):
+    if database.param != "%s":
+        pytest.skip("PostgreSQL only")
+    taken = []
+    real = mapping._pg_json_upsert
+    monkeypatch.setattr(mapping, "_pg_json_upsert", lambda *a: taken.append(real(*a)) or taken[-1])
+    with database.atomic():
+        upsert("records", 1, items("records"), NOW)
+        upsert("records", 2, items("records"), NOW.replace(tzinfo=dt.timezone(dt.timedelta(hours=3))))
+    assert taken == [True, True, True, False, False, False]  # 450 rows = 3 statements each; the offset one falls back
+    with database.atomic():
+        upsert("records", 3, items("records"), NOW)
+    monkeypatch.setattr(mapping, "_pg_json_upsert", lambda *a: False)  # execute_values
+    with database.atomic():
+        upsert("records", 4, items("records"), NOW)
+    assert raw("records", 3, database) == raw("records", 4, database)
