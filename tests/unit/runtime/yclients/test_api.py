@@ -164,3 +164,22 @@ def test_the_interactive_api_gives_up_fast_on_the_same_shared_budget(settings, r
     assert interactive.client.limiter.key == normal.client.limiter.key  # one budget for every process and job
     assert interactive.client.limiter.max_wait <= 5 < normal.client.limiter.max_wait
     assert interactive.client.timeout <= 5 and interactive.client.attempts == INTERACTIVE_ATTEMPTS
+
+
+def test_replies_are_read_from_their_bytes_and_other_charsets_as_requests_reads_them():
+    import requests
+
+    from runtime.yclients.client import _json
+
+    def response(body: bytes, content_type: str):
+        r = requests.Response()
+        r._content, r.status_code = body, 200
+        r.headers["Content-Type"] = content_type
+        r.encoding = requests.utils.get_encoding_from_headers(r.headers)
+        return r
+
+    text = '{"data": [{"name": "Анна"}], "meta": {"total_count": 1}}'
+    assert _json(response(text.encode(), "application/json")) == {"data": [{"name": "Анна"}], "meta": {"total_count": 1}}
+    assert _json(response(text.encode("cp1251"), "application/json; charset=windows-1251"))["data"][0]["name"] == "Анна"
+    assert _json(response(b"<html>502</html>", "text/html")) is None
+    assert _json(response(b'{"a": NaN}', "application/json"))["a"] != 0
