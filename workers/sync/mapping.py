@@ -190,11 +190,8 @@ def _execute_prepared(model, batch: list[dict], preserve, where=None) -> bool:
     if any(row.keys() != names for row in batch):
         return False
     db = model._meta.database
-    template = model.insert_many([tuple(batch[0][f.name] for f in fields)], fields=fields).on_conflict(
-        conflict_target=[model.salon_id, model.yclients_id], preserve=preserve, where=where)
-    sql, params = template.sql()
-    group = "(" + ", ".join([db.param] * len(fields)) + ")"
-    if len(params) != len(fields) or sql.count(group) != 1:
+    sql, group = _statement(model, db, fields, batch[0], preserve, where)
+    if sql is None:
         return False
     values = _values(model, fields, batch)
     cursor = db.cursor()
@@ -205,6 +202,22 @@ def _execute_prepared(model, batch: list[dict], preserve, where=None) -> bool:
 
         execute_values(cursor, sql.replace(group, "%s"), values, page_size=len(values))
     return True
+
+
+_STATEMENTS: dict = {}
+
+
+def _statement(model, db, fields, row, preserve, where) -> tuple[str | None, str]:
+    """The upsert's SQL for one row and its placeholder group, built by peewee once per model and database
+    kind (it depends on neither the values nor the salon); (None, group) when it does not fit the template."""
+    key = (model, type(db), db.param)
+    if key not in _STATEMENTS:
+        template = model.insert_many([tuple(row[f.name] for f in fields)], fields=fields).on_conflict(
+            conflict_target=[model.salon_id, model.yclients_id], preserve=preserve, where=where)
+        sql, params = template.sql()
+        group = "(" + ", ".join([db.param] * len(fields)) + ")"
+        _STATEMENTS[key] = (sql if len(params) == len(fields) and sql.count(group) == 1 else None, group)
+    return _STATEMENTS[key]
 
 
 def _pg_json_upsert(cursor, model, fields, sql, group, values) -> bool:
