@@ -11,8 +11,6 @@ from zoneinfo import ZoneInfo
 
 from operator import itemgetter
 
-import orjson
-
 from peewee import (EXCLUDED, BigIntegerField, BooleanField, CharField, DateTimeField, IntegerField, TextField, chunked,
                     fn)
 
@@ -182,7 +180,7 @@ def _values(model, fields, batch):
 
 def _execute_prepared(model, batch: list[dict], preserve, where=None) -> bool:
     """The same upsert as one statement prepared for ONE row and executed for all (SQLite `executemany`,
-    PostgreSQL one statement per page, see `_pg_upsert`). Building the SQL per value in peewee was ~80 %
+    PostgreSQL: workers/sync/pg_upsert.py). Building the SQL per value in peewee was ~80 %
     of the sync's storage time (docs/performance.md); False (use peewee's path) whenever the rows do not
     fit the template exactly."""
     fields = [f for f in model._meta.sorted_fields if f.name != "id"]
@@ -197,10 +195,10 @@ def _execute_prepared(model, batch: list[dict], preserve, where=None) -> bool:
     cursor = db.cursor()
     if db.param != "%s":
         cursor.executemany(sql, values)
-    elif not _pg_json_upsert(cursor, model, fields, sql, group, values):
-        from psycopg2.extras import execute_values  # only here: SQLite deployments never load the PostgreSQL driver
+    else:
+        from workers.sync import pg_upsert  # only here: SQLite deployments never load the PostgreSQL driver
 
-        execute_values(cursor, sql.replace(group, "%s"), values, page_size=len(values))
+        pg_upsert.execute(cursor, model, [f.column_name for f in fields], sql, group, values)
     return True
 
 
@@ -218,36 +216,3 @@ def _statement(model, db, fields, row, preserve, where) -> tuple[str | None, str
         group = "(" + ", ".join([db.param] * len(fields)) + ")"
         _STATEMENTS[key] = (sql if len(params) == len(fields) and sql.count(group) == 1 else None, group)
     return _STATEMENTS[key]
-
-
-def _pg_json_upsert(cursor, model, fields, sql, group, values) -> bool:
-    """PostgreSQL: the whole page as ONE parameter, a JSON array of rows that the server turns into table
-    rows (`json_populate_recordset`), instead of psycopg2 quoting every value into a 200-row VALUES list
-    (`mogrify` per row was the largest client cost, parsing that literal SQL a large server one).
-    False (use execute_values) when the page cannot go through JSON unchanged: a time with an offset
-    (a `timestamp` column would drop it, psycopg2 converts it) or an integer orjson cannot write."""
-    if "VALUES " + group not in sql or any(isinstance(v, dt.datetime) and v.tzinfo for v in values[0]):
-        return False
-    columns = [f.column_name for f in fields]
-    try:
-        payload = orjson.dumps([dict(zip(columns, value)) for value in values], default=str)
-    except (orjson.JSONEncodeError, TypeError):
-        return False
-    quoted = ", ".join(f'"{name}"' for name in columns)
-    select = f"SELECT {quoted} FROM json_populate_recordset(NULL::{_row_type(cursor, model)}, %s)"
-    cursor.execute(sql.replace("VALUES " + group, select), (payload.decode(),))
-    return True
-
-
-_ROW_TYPES: dict = {}
-
-
-def _row_type(cursor, model) -> str:
-    """The table's row type, schema-qualified: a bare `record` is PostgreSQL's pseudo-type, not our table."""
-    key = (cursor.connection.dsn, model._meta.table_name)
-    if key not in _ROW_TYPES:
-        cursor.execute("SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c "
-                       "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass(%s)",
-                       (f'"{model._meta.table_name}"',))
-        _ROW_TYPES[key] = cursor.fetchone()[0]
-    return _ROW_TYPES[key]

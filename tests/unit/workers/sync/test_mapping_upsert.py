@@ -55,7 +55,7 @@ def test_prepared_upsert_equals_peewee_path(entity, database, monkeypatch):
 ODD = {
     "clients": [
         {"id": 1, "name": None, "phone": None, "email": None, "visits_count": None, "last_change_date": None},
-        {"id": "2", "name": "Ёлка «Ü» \"кавычки\" \\ \n\t 😀\u2028", "phone": "+7 (900) 000-00-00",
+        {"id": "2", "name": "Ёлка «Ü» \"кавычки\" \\ \n\t\r 😀\u2028 \\N", "phone": "+7 (900) 000-00-00",
          "email": "x@пример.рф", "visits_count": "7", "last_change_date": "2026-11-01T10:00:00Z",
          "spent": 1234.5, "discount": 1e-07, "custom": {"nested": [1, None, True, {"a": "б"}], "f": 1e16}},
         {"id": 3, "name": "x" * 400, "last_change_date": "2026-11-01 10:00:00", "deleted": True},
@@ -142,19 +142,55 @@ def test_json_text_matches_the_json_field():
         loads(b"<html>")
 
 
-def test_postgresql_sends_the_page_as_one_json_parameter_unless_a_time_has_an_offset(database, monkeypatch):
+def test_postgresql_copies_the_page_and_every_fallback_stores_the_same_rows(database, monkeypatch):
+    """COPY into a temporary table (the default), the JSON parameter (no TEMP privilege) and execute_values
+    (a time with an offset) store what peewee's own SQL stores, odd items included."""
     if database.param != "%s":
         pytest.skip("PostgreSQL only")
+    from workers.sync import pg_upsert
+
     taken = []
-    real = mapping._pg_json_upsert
-    monkeypatch.setattr(mapping, "_pg_json_upsert", lambda *a: taken.append(real(*a)) or taken[-1])
+    for name in ("_copy_upsert", "_json_upsert"):
+        real = getattr(pg_upsert, name)
+        monkeypatch.setattr(pg_upsert, name, lambda *a, real=real, name=name: taken.append(name) or real(*a))
+    batch = items("records") + ODD["records"]
     with database.atomic():
-        upsert("records", 1, items("records"), NOW)
-        upsert("records", 2, items("records"), NOW.replace(tzinfo=dt.timezone(dt.timedelta(hours=3))))
-    assert taken == [True, True, True, False, False, False]  # 450 rows = 3 statements each; the offset one falls back
+        upsert("records", 1, batch, NOW)  # 453 rows: three statements in one transaction, the temp table emptied
+        upsert("records", 1, items("records", changed=True), NOW + dt.timedelta(hours=1))  # each time
+    assert taken == ["_copy_upsert"] * 6
+    monkeypatch.setitem(pg_upsert._MAY_USE_TEMP, database.connection().dsn, False)
     with database.atomic():
-        upsert("records", 3, items("records"), NOW)
-    monkeypatch.setattr(mapping, "_pg_json_upsert", lambda *a: False)  # execute_values
+        upsert("records", 2, batch, NOW)
+        upsert("records", 2, items("records", changed=True), NOW + dt.timedelta(hours=1))
+    assert taken[6:] == ["_json_upsert"] * 6
+    monkeypatch.setattr(mapping, "_execute_prepared", lambda *a: False)  # peewee's own SQL
     with database.atomic():
-        upsert("records", 4, items("records"), NOW)
-    assert raw("records", 3, database) == raw("records", 4, database)
+        upsert("records", 3, batch, NOW)
+        upsert("records", 3, items("records", changed=True), NOW + dt.timedelta(hours=1))
+    assert raw("records", 1, database) == raw("records", 2, database) == raw("records", 3, database)
+    assert len(raw("records", 1, database)) == len(batch)
+
+
+def test_postgresql_falls_back_to_execute_values_for_a_time_with_an_offset(database, monkeypatch):
+    if database.param != "%s":
+        pytest.skip("PostgreSQL only")
+    from workers.sync import pg_upsert
+
+    taken = []
+    monkeypatch.setattr(pg_upsert, "_copy_upsert", lambda *a: taken.append("copy"))
+    monkeypatch.setattr(pg_upsert, "_json_upsert", lambda *a: taken.append("json"))
+    aware = NOW.replace(tzinfo=dt.timezone(dt.timedelta(hours=3)))
+    with database.atomic():
+        upsert("records", 1, items("records"), aware)
+    assert taken == [] and len(raw("records", 1, database)) == 450
+    monkeypatch.setattr(mapping, "_execute_prepared", lambda *a: False)
+    with database.atomic():
+        upsert("records", 2, items("records"), aware)
+    assert raw("records", 1, database) == raw("records", 2, database)
+
+
+def test_copy_text_escapes_what_copy_reads_specially():
+    from workers.sync.pg_upsert import copy_text
+
+    row = (None, True, False, 7, "a\\b\tc\nd\re", "plain", dt.datetime(2026, 1, 2, 3, 4, 5, 6))
+    assert copy_text([row]) == "\\N\tt\tf\t7\ta\\\\b\\tc\\nd\\re\tplain\t2026-01-02 03:04:05.000006\n"
