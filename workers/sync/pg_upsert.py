@@ -59,23 +59,22 @@ def _json_upsert(cursor, model, columns, sql, values_clause, values) -> bool:
     return True
 
 
-def _field(value) -> str:
-    """One value in COPY's text format: \\N for NULL, t/f, backslash escapes for the four special characters."""
-    if value is None:
-        return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, str):
-        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-            value = value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-        return value
-    return str(value)  # int, Decimal, naive datetime ('YYYY-MM-DD HH:MM:SS[.ffffff]')
+def _escape(text: str) -> str:
+    """COPY's text format reads a backslash, tab, newline and carriage return specially: escape them."""
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
 
 
 def copy_text(values) -> str:
-    return "".join("\t".join(map(_field, row)) + "\n" for row in values)
+    """Rows in COPY's text format: \\N for NULL, `str` for the rest (True/False, numbers, Decimal, naive
+    datetimes as 'YYYY-MM-DD HH:MM:SS[.ffffff]' all read back as the same values), strings escaped."""
+    lines = []
+    for row in values:
+        fields = ["\\N" if v is None else _escape(v) if isinstance(v, str) else v for v in row]
+        lines.append("\t".join(map(str, fields)))
+    lines.append("")
+    return "\n".join(lines)
 
 
 def _row_type(cursor, model) -> str:

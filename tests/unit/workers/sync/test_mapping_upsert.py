@@ -193,4 +193,5 @@ def test_copy_text_escapes_what_copy_reads_specially():
     from workers.sync.pg_upsert import copy_text
 
     row = (None, True, False, 7, "a\\b\tc\nd\re", "plain", dt.datetime(2026, 1, 2, 3, 4, 5, 6))
-    assert copy_text([row]) == "\\N\tt\tf\t7\ta\\\\b\\tc\\nd\\re\tplain\t2026-01-02 03:04:05.000006\n"
+    assert copy_text([row, row[:1]]) == ("\\N\tTrue\tFalse\t7\ta\\\\b\\tc\\nd\\re\tplain\t2026-01-02 03:04:05.000006\n"
+                                       "\\N\n")
