@@ -29,6 +29,8 @@ from runtime.jobs import Jobs
 SMALL, LARGE = 962302, 990000
 PAGE = 200
 LIFTED = "100000/s"
+STORAGE_TARGET = {"sqlite": 25_000, "postgresql": 15_000}  # rows/s, the slower of insert and upsert (issue 17)
+END_TO_END_TARGET = {"sqlite": 12_000}  # rows/s, budget lifted; PostgreSQL's is reported
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
 
@@ -68,10 +70,14 @@ def minimum_requests(counts: dict) -> int:
     return 4 + math.ceil(counts["clients"] / PAGE) + math.ceil(counts["records"] / PAGE)
 
 
-def one_sync(salon_id: int, rate_limit: str, database_url: str | None = None, threads: int = 8) -> dict:
+def one_sync(salon_id: int, rate_limit: str, database_url: str | None = None, threads: int = 8,
+             prerender: bool | None = None) -> dict:
+    """One full sync, enqueue -> done. With the budget lifted the sandbox first renders the salon's pages
+    (`prerender`, default: only then): its own JSON work on the shared cores is not the sync's."""
     from models.salon import Salon
     from models.sync_run import SyncRun
 
+    prerender = rate_limit == LIFTED if prerender is None else prerender
     with stack(database_url=database_url, rate_limit=rate_limit) as s:
         s.start("yclients-sandbox", [str(BIN / "python"), "-m", "sandbox.yclients", "serve", "--port",
                                      str(s.ports["yclients"])], health=f"{s.url('yclients')}/healthz")
@@ -79,6 +85,8 @@ def one_sync(salon_id: int, rate_limit: str, database_url: str | None = None, th
         with db.connection_context():
             Salon.create(salon_id=salon_id, state=S.ACTIVE, whatsapp_phone="79001234567",
                          whatsapp_state=S.WA_CONNECTED)
+        if prerender:  # rendered once up front, as a YCLIENTS that serves from its own storage would not pay it
+            requests.post(s.url("yclients") + "/_sandbox/prerender", json={"salon_id": salon_id}, timeout=300)
         s.start_worker(threads=threads, queues=("sync",))
         time.sleep(1.0)  # the worker has booted and polls its queue
         started = time.time()
@@ -173,9 +181,16 @@ def run(large: bool = False, repeats: int = 3, lifted: bool = True, storage_rows
         detail["storage"] = store
         parts.append(f"storage alone: insert {store['insert_rows_per_s']:,.0f}, "
                      f"upsert {store['upsert_rows_per_s']:,.0f} rows/s")
+        slowest = min(store["insert_rows_per_s"], store["upsert_rows_per_s"])
+        storage_target = STORAGE_TARGET[name]
+        ok = slowest >= storage_target
+        target = f">= {storage_target:,} rows/s storage"
+        if lifted and name in END_TO_END_TARGET:
+            end_rate = detail["end_to_end"]["rows"] / detail["end_to_end"]["run_s"]
+            ok = ok and end_rate >= END_TO_END_TARGET[name]
+            target += f", >= {END_TO_END_TARGET[name]:,} end to end"
         rows.append({"benchmark": f"3. budget lifted, {name}: rows stored per second", "value": "; ".join(parts),
-                     "target": ">= 20,000 rows/s" if name == "sqlite" else "report",
-                     "ok": (store["upsert_rows_per_s"] >= 20_000) if name == "sqlite" else None, "detail": detail})
+                     "target": target, "ok": ok, "detail": detail})
     return rows
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -159,17 +160,39 @@ def is_last(page: Page, done: int, max_pages: int = MAX_PAGES) -> bool:
     return False
 
 
-def pages(fetch, start_page: int = 1, done: int = 0, max_pages: int = MAX_PAGES) -> Iterator[Page]:
-    """Every page from `start_page` until `is_last`; each page's `last` says whether it ended the list."""
-    page = start_page
-    while True:
-        current = fetch(page)
-        done += len(current.items)
-        current.last = is_last(current, done, max_pages)
-        yield current
-        if current.last:
-            return
-        page += 1
+def pages(fetch, start_page: int = 1, done: int = 0, max_pages: int = MAX_PAGES,
+          prefetch: bool = False) -> Iterator[Page]:
+    """Every page from `start_page` until `is_last`; each page's `last` says whether it ended the list.
+
+    `prefetch`: while the caller handles a page (the sync stores it), the next one is already being
+    fetched in a helper thread; pages and errors still arrive in order, and no page past the last is
+    asked for. A caller that stops early leaves at most that one request behind (its answer is dropped)."""
+    if not prefetch:
+        page = start_page
+        while True:
+            current = fetch(page)
+            done += len(current.items)
+            current.last = is_last(current, done, max_pages)
+            yield current
+            if current.last:
+                return
+            page += 1
+    ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="yclients-prefetch")
+    try:
+        page = start_page
+        upcoming = ahead.submit(fetch, page)
+        while True:
+            current = upcoming.result()
+            done += len(current.items)
+            current.last = is_last(current, done, max_pages)
+            if not current.last:
+                upcoming = ahead.submit(fetch, page + 1)
+            yield current
+            if current.last:
+                return
+            page += 1
+    finally:
+        ahead.shutdown(wait=False, cancel_futures=True)
 
 
 def api_from_settings(settings, redis_client=None) -> YclientsApi:

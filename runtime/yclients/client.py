@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 import requests
 
+from models import json_text
 from runtime import metrics
 from runtime.logs import redact
 from runtime.redis_client import redis_client as make_redis
@@ -52,6 +53,18 @@ def _retry_after(value: str | None, default: float = 1.0) -> float:
 def _snippet(text: str) -> str:
     text = " ".join(text.split())
     return redact(text[:BODY_LOG_LIMIT])
+
+
+def _json(response):
+    """The body as JSON (None when it is not): orjson straight from the bytes when they are UTF-8, as JSON
+    is (RFC 8259); requests' own reading (its charset handling, stdlib json) for anything else."""
+    charset = (response.encoding or "utf-8").lower().replace("_", "-")
+    try:
+        if charset in ("utf-8", "utf8"):
+            return json_text.loads(response.content)
+        return response.json()
+    except ValueError:
+        return None
 
 
 class YclientsClient:
@@ -126,12 +139,9 @@ class YclientsClient:
         if status in accept_status or 300 <= status < 400:
             # Redirects are answers in their own right (the activation's 301), never followed into HTML.
             return Reply(status, None, {}, headers)
-        body = response.text or ""
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = None
+        payload = _json(response)
         if not isinstance(payload, dict):
+            body = response.text or ""
             logger.warning("YCLIENTS %s %s answered %s with a non-JSON body: %s", method, path, status,
                            _snippet(body))
             if status == 429:

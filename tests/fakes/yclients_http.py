@@ -12,6 +12,8 @@ class FakeResponse:
         self.text = text if text is not None else ("" if json is None else _json.dumps(json))
         self.headers = headers or {}
         self._json = json
+        self.encoding = "utf-8"  # as requests reads `application/json`
+        self.content = self.text.encode()
 
     def json(self):
         if self._json is None:

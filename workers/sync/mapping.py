@@ -9,9 +9,14 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from peewee import EXCLUDED, chunked, fn
+from operator import itemgetter
 
+from peewee import (EXCLUDED, BigIntegerField, BooleanField, CharField, DateTimeField, IntegerField, TextField, chunked,
+                    fn)
+
+from models import json_text
 from models.db import utcnow
+from models.fields import JSONField
 from models.synced import Client, Record, Service, ServiceCategory, Staff
 
 CHUNK = 200  # rows per INSERT; well under SQLite's bound-parameter limit
@@ -123,7 +128,8 @@ def upsert(entity: str, salon_id: int, items: list, now: dt.datetime | None = No
     """Insert or update `items` keyed (salon_id, yclients_id); the caller holds the transaction.
     `now` should be when the items were fetched; `tz` is the salon's timezone for offset-less times."""
     model, to_row = ENTITIES[entity]
-    now = now or utcnow()
+    # The two page-wide values in their stored form once, not per row (what peewee's db_value would make).
+    salon_id, now = model.salon_id.db_value(salon_id), model.synced_at.db_value(now or utcnow())
     rows = {}
     for item in items:
         if isinstance(item, dict) and _int(item.get("id")) is not None:
@@ -133,33 +139,80 @@ def upsert(entity: str, salon_id: int, items: list, now: dt.datetime | None = No
     preserve = [f for f in model._meta.sorted_fields if f.name not in ("id", "salon_id", "yclients_id")]
     where = _newer_wins(model)
     for batch in chunked(list(rows.values()), CHUNK):
-        query = model.insert_many(batch).on_conflict(conflict_target=[model.salon_id, model.yclients_id],
-                                                     preserve=preserve, where=where)
         if not _execute_prepared(model, batch, preserve, where):
-            query.execute()
+            model.insert_many(batch).on_conflict(conflict_target=[model.salon_id, model.yclients_id],
+                                                 preserve=preserve, where=where).execute()
     return len(rows)
+
+
+# Field classes whose db_value leaves the values the row functions above make unchanged (int or None,
+# str, bool, datetime or None): the prepared path skips them. tests/unit/workers/sync/test_mapping_upsert.py
+# checks that promise for every entity. JSON goes through models.json_text (orjson); anything else
+# (Decimal) through the field's own db_value.
+AS_IS = (IntegerField, BigIntegerField, BooleanField, CharField, TextField, DateTimeField)
+
+
+def converters(model) -> list[tuple[int, object]]:
+    """(position, converter) for the columns of `model`'s prepared upsert that need one."""
+    out = []
+    for position, f in enumerate(f for f in model._meta.sorted_fields if f.name != "id"):
+        if isinstance(f, JSONField):
+            out.append((position, json_text.dumps))
+        elif type(f) not in AS_IS:
+            out.append((position, f.db_value))
+    return out
+
+
+def _values(model, fields, batch):
+    """Each row as the tuple of its stored values, in `fields` order."""
+    take = itemgetter(*[f.name for f in fields])
+    convert = converters(model)
+    if not convert:
+        return [take(row) for row in batch]
+    values = []
+    for row in batch:
+        value = list(take(row))
+        for position, to_db in convert:
+            value[position] = to_db(value[position])
+        values.append(value)
+    return values
 
 
 def _execute_prepared(model, batch: list[dict], preserve, where=None) -> bool:
     """The same upsert as one statement prepared for ONE row and executed for all (SQLite `executemany`,
-    psycopg2 `execute_values`). Building the SQL per value in peewee was ~80 % of the sync's storage time
-    (docs/performance.md); False (use peewee's path) whenever the rows do not fit the template exactly."""
+    PostgreSQL: workers/sync/pg_upsert.py). Building the SQL per value in peewee was ~80 %
+    of the sync's storage time (docs/performance.md); False (use peewee's path) whenever the rows do not
+    fit the template exactly."""
     fields = [f for f in model._meta.sorted_fields if f.name != "id"]
-    if any(set(row) != {f.name for f in fields} for row in batch):
+    names = {f.name for f in fields}
+    if any(row.keys() != names for row in batch):
         return False
     db = model._meta.database
-    template = model.insert_many([tuple(batch[0][f.name] for f in fields)], fields=fields).on_conflict(
-        conflict_target=[model.salon_id, model.yclients_id], preserve=preserve, where=where)
-    sql, params = template.sql()
-    group = "(" + ", ".join([db.param] * len(fields)) + ")"
-    if len(params) != len(fields) or sql.count(group) != 1:
+    sql, group = _statement(model, db, fields, batch[0], preserve, where)
+    if sql is None:
         return False
-    values = [tuple(f.db_value(row[f.name]) for f in fields) for row in batch]
+    values = _values(model, fields, batch)
     cursor = db.cursor()
-    if db.param == "%s":  # psycopg2: one multi-row statement per page
-        from psycopg2.extras import execute_values  # only here: SQLite deployments never load the PostgreSQL driver
-
-        execute_values(cursor, sql.replace(group, "%s"), values, page_size=len(values))
-    else:
+    if db.param != "%s":
         cursor.executemany(sql, values)
+    else:
+        from workers.sync import pg_upsert  # only here: SQLite deployments never load the PostgreSQL driver
+
+        pg_upsert.execute(cursor, model, [f.column_name for f in fields], sql, group, values)
     return True
+
+
+_STATEMENTS: dict = {}
+
+
+def _statement(model, db, fields, row, preserve, where) -> tuple[str | None, str]:
+    """The upsert's SQL for one row and its placeholder group, built by peewee once per model and database
+    kind (it depends on neither the values nor the salon); (None, group) when it does not fit the template."""
+    key = (model, type(db), db.param)
+    if key not in _STATEMENTS:
+        template = model.insert_many([tuple(row[f.name] for f in fields)], fields=fields).on_conflict(
+            conflict_target=[model.salon_id, model.yclients_id], preserve=preserve, where=where)
+        sql, params = template.sql()
+        group = "(" + ", ".join([db.param] * len(fields)) + ")"
+        _STATEMENTS[key] = (sql if len(params) == len(fields) and sql.count(group) == 1 else None, group)
+    return _STATEMENTS[key]

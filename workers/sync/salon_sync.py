@@ -185,7 +185,7 @@ class _Runner:
             fetched[page] = utcnow()
             return fetch(page)
 
-        for page in pages(timed, start_page=cp.get("page", 1), done=done):
+        for page in pages(timed, start_page=cp.get("page", 1), done=done, prefetch=True):  # the next loads meanwhile
             done += len(page.items)
             finished = page.last
             total = page.total if page.total is not None else (done if finished else done + (page.size or 0))

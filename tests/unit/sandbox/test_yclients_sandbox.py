@@ -303,3 +303,44 @@ def test_connect_can_sign_for_another_user_of_the_salon(client):
     user_data = parse_qs(urlparse(response.headers["Location"]).query)["user_data"][0]
     user = json.loads(base64.urlsafe_b64decode(user_data))
     assert user["id"] == 7654321 and user["name"] == "Коллега" and user["salon_name"] == "KULTURA Малаховка"
+
+
+def _generated_pages(client, salon_id, path, method="get", **params):
+    """Every page of a list as the sandbox serves it (a fresh request each time)."""
+    out, page = [], 1
+    while True:
+        if method == "post":
+            body = client.post(path, json={"page": page, "page_size": 200}, headers=D).get_json()
+        else:
+            body = client.get(path, query_string={**params, "page": page, "count": 200}, headers=D).get_json()
+        out.append(body)
+        if len(body["data"]) < 200:
+            return out
+        page += 1
+
+
+def test_pages_served_from_prerendered_items_are_the_generated_items_under_faults_and_deletions(client):
+    """The rendered-once cache (sandbox/yclients/rendered.py) never changes an answer: same items as the
+    generator, same envelope; a deleted record or the naive-datetimes fault is rendered afresh."""
+    data = Catalog().get(SMALL)
+    window = {"start_date": "2020-01-01", "end_date": "2040-01-01"}
+    records_path, clients_path = f"/api/v1/records/{SMALL}", f"/api/v1/company/{SMALL}/clients/search"
+    cold = _generated_pages(client, SMALL, records_path, **window)
+    assert client.post("/_sandbox/prerender", json={"salon_id": SMALL}).get_json()["records"] == data.spec.records
+    warm = _generated_pages(client, SMALL, records_path, **window)
+    assert cold == warm and set(warm[0]) == {"success", "data", "meta"} and warm[0]["success"] is True
+    assert [r for body in warm for r in body["data"]] == [data.record(i) for i in range(data.spec.records)]
+    assert warm[0]["meta"] == {"page": 1, "total_count": data.spec.records}
+    clients = _generated_pages(client, SMALL, clients_path, method="post")
+    assert [c for body in clients for c in body["data"]] == [data.client(i) for i in range(data.spec.clients)]
+
+    victim = warm[0]["data"][3]["id"]
+    assert client.post(f"/_sandbox/salons/{SMALL}/records/{victim}/delete").status_code == 200
+    client.post("/_sandbox/faults", json={"naive_datetimes": True, "omit_total_count": True})
+    page = client.get(records_path, query_string={**window, "count": 200, "with_deleted": 1}, headers=D).get_json()
+    assert page["meta"] == {"page": 1}
+    assert page["data"][3]["id"] == victim and page["data"][3]["deleted"] is True
+    assert all("+" not in r["datetime"] and "T" not in r["datetime"] for r in page["data"])
+    client.post("/_sandbox/faults", json={"naive_datetimes": False})
+    page = client.get(records_path, query_string={**window, "count": 200}, headers=D).get_json()
+    assert victim not in [r["id"] for r in page["data"]] and page["data"][0] == data.record(0)

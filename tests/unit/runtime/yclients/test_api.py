@@ -164,3 +164,74 @@ def test_the_interactive_api_gives_up_fast_on_the_same_shared_budget(settings, r
     assert interactive.client.limiter.key == normal.client.limiter.key  # one budget for every process and job
     assert interactive.client.limiter.max_wait <= 5 < normal.client.limiter.max_wait
     assert interactive.client.timeout <= 5 and interactive.client.attempts == INTERACTIVE_ATTEMPTS
+
+
+def test_replies_are_read_from_their_bytes_and_other_charsets_as_requests_reads_them():
+    import requests
+
+    from runtime.yclients.client import _json
+
+    def response(body: bytes, content_type: str):
+        r = requests.Response()
+        r._content, r.status_code = body, 200
+        r.headers["Content-Type"] = content_type
+        r.encoding = requests.utils.get_encoding_from_headers(r.headers)
+        return r
+
+    text = '{"data": [{"name": "Анна"}], "meta": {"total_count": 1}}'
+    assert _json(response(text.encode(), "application/json")) == {"data": [{"name": "Анна"}], "meta": {"total_count": 1}}
+    assert _json(response(text.encode("cp1251"), "application/json; charset=windows-1251"))["data"][0]["name"] == "Анна"
+    assert _json(response(b"<html>502</html>", "text/html")) is None
+    assert _json(response(b'{"a": NaN}', "application/json"))["a"] != 0
+
+
+def _pager(total=5, size=2, fail_at=None, started=None):
+    calls = []
+
+    def fetch(number):
+        calls.append(number)
+        if started is not None and number in started:
+            started[number].set()
+        if number == fail_at:
+            raise RuntimeError(f"page {number} failed")
+        first = (number - 1) * size
+        return Page(number, list(range(first, min(first + size, total))), total, size)
+
+    return fetch, calls
+
+
+def test_prefetched_pages_are_the_same_pages_in_order_and_none_past_the_last():
+    from runtime.yclients.api import pages
+
+    plain_fetch, plain_calls = _pager()
+    ahead_fetch, ahead_calls = _pager()
+    plain = [(p.number, p.items, p.last) for p in pages(plain_fetch)]
+    ahead = [(p.number, p.items, p.last) for p in pages(ahead_fetch, prefetch=True)]
+    assert ahead == plain == [(1, [0, 1], False), (2, [2, 3], False), (3, [4], True)]
+    assert ahead_calls == plain_calls == [1, 2, 3]
+
+
+def test_the_next_page_is_fetched_while_the_caller_still_handles_this_one():
+    import threading
+
+    from runtime.yclients.api import pages
+
+    started = {2: threading.Event()}
+    fetch, calls = _pager(started=started)
+    listing = pages(fetch, prefetch=True)
+    first = next(listing)
+    assert first.number == 1
+    assert started[2].wait(timeout=10), "page 2 was not asked for while page 1 was being handled"
+    listing.close()  # a caller that stops early: nothing beyond the one page ahead
+    assert calls == [1, 2]
+
+
+def test_a_failing_next_page_surfaces_after_the_page_before_it():
+    from runtime.yclients.api import pages
+
+    fetch, _ = _pager(total=10, fail_at=3)
+    seen = []
+    with pytest.raises(RuntimeError, match="page 3 failed"):
+        for page in pages(fetch, prefetch=True):
+            seen.append(page.number)
+    assert seen == [1, 2]
