@@ -23,6 +23,7 @@ import json
 import re
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -185,12 +186,22 @@ def _requests(result: dict) -> int:
     return int(match.group(1)) if match else 0
 
 
-def _salon_rows(database_url: str) -> int:
+def _salons(database_url: str) -> tuple[int, int]:
+    """(rows, highest salon id) in the salon table."""
     from models.db import make_database
 
     db = make_database(database_url)
     with db.connection_context():
-        return db.execute_sql("SELECT count(*) FROM salon").fetchone()[0]
+        count, highest = db.execute_sql("SELECT count(*), max(salon_id) FROM salon").fetchone()
+    return count, highest or 0
+
+
+def _outcomes(s, name: str) -> dict[str, float]:
+    """aiadmin_redirects_total by outcome, over every process of the web service (prometheus multiprocess)."""
+    text = requests.get(s.url(name) + "/metrics", headers={"Authorization": f"Bearer {s.settings.health_token}"},
+                        timeout=30).text
+    found = re.findall(r'^aiadmin_redirects_total\{outcome="([^"]+)"\} ([\d.e+]+)$', text, re.M)
+    return {outcome: float(n) for outcome, n in found}
 
 
 LIFTED = "100000/s"  # the YCLIENTS budget, lifted on both sides (our limiter and the sandbox's 429s)
@@ -218,16 +229,23 @@ def bench(rounds: int = 3, seconds: int = 5, workers: int = 2, threads: int = 8,
 
         def redirect_run(c: str, secs: int) -> dict:
             nonlocal used
-            before = _salon_rows(s.settings.database_url)
+            before, _ = _salons(s.settings.database_url)
+            outcomes_before = _outcomes(s, f"web-{c}")
             result = wrk.run(s.url(f"web-{c}"), paths[used:], seconds=secs, connections=connections,
                              unique_ip=True)
+            time.sleep(1)  # requests still in flight when wrk stopped finish (they are not in its count)
             result["requests"] = _requests(result)
-            registered = _salon_rows(s.settings.database_url) - before
-            used += max(registered, result["requests"])
+            after, highest = _salons(s.settings.database_url)
+            # Each wrk thread takes every other path: the next run starts after the highest salon used.
+            used = highest - FLEET_START
             # A 200 "checking" page is a 2xx to wrk: every request must have registered its own salon.
-            result["registered"] = registered
-            result["non_3xx"] = result["errors"] + max(0, result["requests"] - registered)
-            result["reused"] = used > len(paths)
+            result["registered"] = after - before
+            outcomes = _outcomes(s, f"web-{c}")
+            result["outcomes"] = {k: int(v - outcomes_before.get(k, 0)) for k, v in outcomes.items()
+                                  if v - outcomes_before.get(k, 0)}
+            # Every answer but "ok" (a 302 with a fresh salon registered) counts, "checking" (200) included.
+            result["non_3xx"] = result["errors"] + sum(n for k, n in result["outcomes"].items() if k != "ok")
+            result["reused"] = used >= len(paths)
             return result
 
         for _ in range(rounds):
