@@ -98,6 +98,13 @@ def load_request(redis_client, check: str) -> CheckRequest | None:
     return parse_request(raw) if raw else None
 
 
+def load(redis_client, check: str) -> tuple[CheckRequest | None, Verdict | None]:
+    """The request and the verdict in one round trip (the worker's first look)."""
+    raw_request, raw_verdict = redis_client.mget(request_key(check), verdict_key(check))
+    return (parse_request(raw_request) if raw_request else None,
+            parse_verdict(raw_verdict) if raw_verdict else None)
+
+
 def write_verdict(redis_client, check: str, verdict: Verdict) -> None:
     """Store the verdict and close the request: once the verdict expires, the next press asks YCLIENTS anew.
     The verdict also goes into the reply list, which wakes every redirect blocked on it (wait_verdict)."""
