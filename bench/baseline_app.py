@@ -44,6 +44,7 @@ def create_app() -> Flask:
     headers = {"Authorization": f"Bearer {os.environ['YCLIENTS_PARTNER_TOKEN']}",
                "Accept": "application/vnd.yclients.v2+json", "Content-Type": "application/json"}
     session = requests.Session()
+    session.trust_env = False  # as the real client (runtime/yclients/client.py): no environment scan per call
     app = Flask(__name__)
 
     @app.get("/auth/yclients/redirect")

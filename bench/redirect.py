@@ -196,6 +196,35 @@ def _salons(database_url: str) -> tuple[int, int]:
     return count, highest or 0
 
 
+def _cpu_seconds(pid: int) -> float:
+    """user+system CPU of a process and its children (gunicorn's workers), from /proc."""
+    import os
+
+    total = 0.0
+    pids = [pid]
+    while pids:
+        current = pids.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pids += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+def _cpu(s) -> dict[str, float]:
+    pids = {name: service.process.pid for name, service in s.services.items()}
+    pids["redis"] = s.redis_process.pid
+    return {name: _cpu_seconds(pid) for name, pid in pids.items()}
+
+
+def _cpu_per_request(before: dict, after: dict, requests_done: int, names) -> dict[str, float]:
+    """CPU milliseconds per answered request, per process (tree) that took part."""
+    return {name: round(1000 * (after[name] - before[name]) / max(1, requests_done), 2) for name in names}
+
+
 def _outcomes(s, name: str) -> dict[str, float]:
     """aiadmin_redirects_total by outcome, over every process of the web service (prometheus multiprocess)."""
     text = requests.get(s.url(name) + "/metrics", headers={"Authorization": f"Bearer {s.settings.health_token}"},
@@ -231,10 +260,14 @@ def bench(rounds: int = 3, seconds: int = 5, workers: int = 2, threads: int = 8,
             nonlocal used
             before, _ = _salons(s.settings.database_url)
             outcomes_before = _outcomes(s, f"web-{c}")
+            cpu_before = _cpu(s)
             result = wrk.run(s.url(f"web-{c}"), paths[used:], seconds=secs, connections=connections,
                              unique_ip=True)
             time.sleep(1)  # requests still in flight when wrk stopped finish (they are not in its count)
             result["requests"] = _requests(result)
+            result["loadavg"] = Path("/proc/loadavg").read_text().split()[0]
+            result["cpu_ms_per_request"] = _cpu_per_request(cpu_before, _cpu(s), result["requests"],
+                                                            (f"web-{c}", "worker", "yclients-sandbox", "redis"))
             after, highest = _salons(s.settings.database_url)
             # Each wrk thread takes every other path: the next run starts after the highest salon used.
             used = highest - FLEET_START
@@ -250,9 +283,13 @@ def bench(rounds: int = 3, seconds: int = 5, workers: int = 2, threads: int = 8,
 
         for _ in range(rounds):
             for c in classes:
+                cpu_before = _cpu(s)
                 base = wrk.run(s.url(f"baseline-{c}"), paths, seconds=seconds, connections=connections,
                                unique_ip=True)
                 base["requests"] = _requests(base)
+                base["loadavg"] = Path("/proc/loadavg").read_text().split()[0]
+                base["cpu_ms_per_request"] = _cpu_per_request(cpu_before, _cpu(s), base["requests"],
+                                                              (f"baseline-{c}", "yclients-sandbox", "redis"))
                 base["non_3xx"] = base["errors"]
                 results[f"baseline-{c}"].append(base)
                 results[f"redirect-{c}"].append(redirect_run(c, seconds))
