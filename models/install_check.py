@@ -57,48 +57,82 @@ class Verdict:
         return next((b["status"] for b in self.branches if b["salon_id"] == int(salon_id)), None)
 
 
-def _request_key(check: str) -> str:
+def request_key(check: str) -> str:
     return f"{PREFIX}{check}:request"
 
 
-def _verdict_key(check: str) -> str:
+def verdict_key(check: str) -> str:
     return f"{PREFIX}{check}:verdict"
 
 
-def open_request(redis_client, check: str, salon_ids, salon_name: str, now: float | None = None) -> bool:
-    """Store the request unless one is already waiting; True when this call created it (then enqueue)."""
-    body = json.dumps({"salon_ids": [int(s) for s in salon_ids], "salon_name": salon_name,
+def reply_key(check: str) -> str:
+    """A one-element list holding the verdict: what a waiting redirect blocks on (wait_verdict)."""
+    return f"{PREFIX}{check}:reply"
+
+
+def request_body(salon_ids, salon_name: str, now: float | None = None) -> str:
+    return json.dumps({"salon_ids": [int(s) for s in salon_ids], "salon_name": salon_name,
                        "started": time.time() if now is None else now}, ensure_ascii=False)
-    return bool(redis_client.set(_request_key(check), body, nx=True, ex=REQUEST_TTL))
 
 
-def load_request(redis_client, check: str) -> CheckRequest | None:
-    raw = redis_client.get(_request_key(check))
-    if not raw:
-        return None
+def parse_request(raw) -> CheckRequest:
     value = json.loads(raw)
     return CheckRequest([int(s) for s in value["salon_ids"]], str(value.get("salon_name", "")),
                         float(value.get("started", 0)))
 
 
-def write_verdict(redis_client, check: str, verdict: Verdict) -> None:
-    """Store the verdict and close the request: once the verdict expires, the next press asks YCLIENTS anew."""
-    ttl = UNAVAILABLE_TTL if verdict.status == UNAVAILABLE else VERDICT_TTL
-    pipe = redis_client.pipeline()
-    pipe.set(_verdict_key(check), json.dumps(asdict(verdict), ensure_ascii=False), ex=ttl)
-    pipe.delete(_request_key(check))
-    pipe.execute()
-
-
-def read_verdict(redis_client, check: str) -> Verdict | None:
-    raw = redis_client.get(_verdict_key(check))
-    if not raw:
-        return None
+def parse_verdict(raw) -> Verdict:
     value = json.loads(raw)
     return Verdict(status=value["status"], branches=list(value.get("branches") or []),
                    reason=str(value.get("reason", "")), checked_at=float(value.get("checked_at", 0)))
 
 
+def open_request(redis_client, check: str, salon_ids, salon_name: str, now: float | None = None) -> bool:
+    """Store the request unless one is already waiting; True when this call created it (then enqueue)."""
+    return bool(redis_client.set(request_key(check), request_body(salon_ids, salon_name, now), nx=True,
+                                 ex=REQUEST_TTL))
+
+
+def load_request(redis_client, check: str) -> CheckRequest | None:
+    raw = redis_client.get(request_key(check))
+    return parse_request(raw) if raw else None
+
+
+def load(redis_client, check: str) -> tuple[CheckRequest | None, Verdict | None]:
+    """The request and the verdict in one round trip (the worker's first look)."""
+    raw_request, raw_verdict = redis_client.mget(request_key(check), verdict_key(check))
+    return (parse_request(raw_request) if raw_request else None,
+            parse_verdict(raw_verdict) if raw_verdict else None)
+
+
+def write_verdict(redis_client, check: str, verdict: Verdict) -> None:
+    """Store the verdict and close the request: once the verdict expires, the next press asks YCLIENTS anew.
+    The verdict also goes into the reply list, which wakes every redirect blocked on it (wait_verdict)."""
+    ttl = UNAVAILABLE_TTL if verdict.status == UNAVAILABLE else VERDICT_TTL
+    body = json.dumps(asdict(verdict), ensure_ascii=False)
+    pipe = redis_client.pipeline()
+    pipe.set(verdict_key(check), body, ex=ttl)
+    pipe.delete(request_key(check), reply_key(check))
+    pipe.rpush(reply_key(check), body)
+    pipe.expire(reply_key(check), ttl)
+    pipe.execute()
+
+
+def read_verdict(redis_client, check: str) -> Verdict | None:
+    raw = redis_client.get(verdict_key(check))
+    return parse_verdict(raw) if raw else None
+
+
+def wait_verdict(redis_client, check: str, timeout: float) -> Verdict | None:
+    """Block until the worker writes the verdict (or `timeout` seconds pass): the answer arrives the moment it
+    is written, with no polling. BRPOPLPUSH of the list onto itself returns its element and leaves it in place,
+    so every redirect waiting on the same check wakes up, and one that comes after the verdict returns at once."""
+    if timeout <= 0:
+        return None
+    raw = redis_client.brpoplpush(reply_key(check), reply_key(check), timeout=timeout)
+    return parse_verdict(raw) if raw else None
+
+
 def forget(redis_client, check: str) -> None:
     """Drop the request and the verdict, so the next press asks YCLIENTS again."""
-    redis_client.delete(_request_key(check), _verdict_key(check))
+    redis_client.delete(request_key(check), verdict_key(check), reply_key(check))

@@ -28,6 +28,7 @@ return seq
 """
 
 _SET_STATE = """
+for i = 3, #ARGV do redis.call('HDEL', KEYS[1], ARGV[i]) end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 redis.call('HSET', KEYS[1], 'state', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
@@ -74,8 +75,9 @@ class LiveStatus:
         return int(self._publish(keys=[snapshot_key(salon_id), channel(salon_id)],
                                  args=[head, tail, events.SLOT_OF[event_type], state or "", SNAPSHOT_TTL]))
 
-    def set_state(self, salon_id: int, state: str) -> int:
-        return int(self._set_state(keys=[snapshot_key(salon_id)], args=[state, SNAPSHOT_TTL]))
+    def set_state(self, salon_id: int, state: str, *, clear: tuple[str, ...] = ()) -> int:
+        """Set the snapshot's state (after dropping the `clear` slots, in the same call)."""
+        return int(self._set_state(keys=[snapshot_key(salon_id)], args=[state, SNAPSHOT_TTL, *clear]))
 
     def snapshot(self, salon_id: int) -> dict[str, Any]:
         """The snapshot envelope: `data` holds `state` and the latest event of each kind (None if none)."""

@@ -67,6 +67,19 @@ def _json(response):
         return None
 
 
+def environment_once(session: requests.Session, base_url: str) -> requests.Session:
+    """The proxy and CA settings requests reads from the environment, read once here instead of on every
+    request (requests' trust_env scans all of os.environ twice per call and looks for ~/.netrc: about a
+    sixth of an install check's CPU, docs/perf-notes/c.md). A ~/.netrc is never used: every call carries
+    its own Authorization header, which a netrc entry would otherwise replace."""
+    import os
+
+    session.proxies.update(requests.utils.get_environ_proxies(base_url))
+    session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    session.trust_env = False
+    return session
+
+
 class YclientsClient:
     def __init__(self, base_url: str, partner_token: str, *, user_token: str = "", partner_id: str = "",
                  timeout: float = 10.0,
@@ -79,7 +92,7 @@ class YclientsClient:
         self.timeout = timeout
         self.limiter = limiter
         self.attempts = max(1, attempts)
-        self.session = session or requests.Session()
+        self.session = session or environment_once(requests.Session(), self.base_url)
         self.sleep = sleep
         self.backoff = backoff
         self.requests_made = 0

@@ -29,6 +29,8 @@ PLACEHOLDER_TOKENS = ("", "test_token_waiting_for_real")
 # The "checking" page reloads every 2 s for a few seconds, so an owner's press may be several requests.
 REDIRECT_LIMITS = (("redirect:ip:{ip}", 60, 600),)
 RETRY_AFTER_UNAVAILABLE = 60
+# The live snapshot's slots a (re)install drops: no stale QR or "complete" from last time.
+RESTART_CLEARS = ("qr", "pairing_code", "whatsapp", "activation", "sync", "welcome", "complete", "error")
 
 
 @blueprint.before_request
@@ -113,9 +115,7 @@ def yclients_redirect():
             session_generation.announce(c.redis, result.salon_id, result.generation)
         if result.restarted:
             # A (re)install starts from a clean live state: no stale QR or "complete" from last time.
-            c.live.clear(result.salon_id, "qr", "pairing_code", "whatsapp", "activation", "sync", "welcome",
-                         "complete", "error")
-            c.live.set_state(result.salon_id, result.state)
+            c.live.set_state(result.salon_id, result.state, clear=RESTART_CLEARS)
     for result in results:
         if result.needs_session:
             c.jobs.start_whatsapp_session(result.salon_id)

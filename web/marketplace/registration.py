@@ -71,15 +71,19 @@ def _one(database, branch: dict, who: Installer, *, first: bool, group: str, sig
     salon_id = int(branch["salon_id"])
     yclients_status = branch.get("status")
     title_confirmed = bool(branch.get("title"))
-    salon = Salon.select().where(Salon.salon_id == salon_id).for_update().first() \
-        if _supports_for_update(database) else Salon.get_or_none(Salon.salon_id == salon_id)
     common = {"actor": "owner", "installer_id": who.user_id, "install_group": group or None,
               "branches": branches, "yclients_status": yclients_status}
+    # A new branch (the usual case) is one statement: the insert, which does nothing when the row exists.
+    # Only then is the row read (and locked on PostgreSQL) for the cases below.
+    new = _new_salon(branch, who, group, signed_name)
+    if Salon.insert(new.__data__).on_conflict_ignore().as_rowcount().execute():
+        record(salon_id, "registration_started", previous_state=None, state=new.state, **common)
+        return _result(new, None, restarted=True, bumped=False)
+    salon = Salon.select().where(Salon.salon_id == salon_id).for_update().first() \
+        if _supports_for_update(database) else Salon.get_or_none(Salon.salon_id == salon_id)
 
-    if salon is None:
-        salon = Salon(salon_id=salon_id, title=branch.get("title") or signed_name or default_title(salon_id),
-                      state=s.PENDING_WHATSAPP)
-        _set_installer(salon, who, group)
+    if salon is None:  # deleted since the insert found it: insert it now (errors surface as before)
+        salon = new
         salon.save(force_insert=True)
         record(salon_id, "registration_started", previous_state=None, state=salon.state, **common)
         return _result(salon, None, restarted=True, bumped=False)
@@ -126,6 +130,14 @@ def _one(database, branch: dict, who: Installer, *, first: bool, group: str, sig
     record(salon_id, "registration_revisited", previous_state=previous, state=previous,
            stored_installer_id=salon.installer_id, **common)
     return _result(salon, previous, restarted=False, bumped=False)
+
+
+def _new_salon(branch: dict, who: Installer, group: str, signed_name: str) -> Salon:
+    salon_id = int(branch["salon_id"])
+    salon = Salon(salon_id=salon_id, title=branch.get("title") or signed_name or default_title(salon_id),
+                  state=s.PENDING_WHATSAPP)
+    _set_installer(salon, who, group)
+    return salon
 
 
 def _archive_welcome(salon: Salon) -> None:

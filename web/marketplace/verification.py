@@ -1,7 +1,8 @@
 """The redirect's side of the install check: limits, one `verify_install` job per link, a brief wait for the verdict.
 
-The web tier never calls YCLIENTS itself (ARCHITECTURE §2): it stores the request in Redis, enqueues
-the worker's job and polls for the verdict for up to WAIT_SECONDS. Not there yet: the "checking" page,
+The web tier never calls YCLIENTS itself (ARCHITECTURE §2): it stores the request in Redis (one script call,
+check_gate.py, with the limits), enqueues the worker's job and blocks on the verdict's reply list for up to
+WAIT_SECONDS (the answer arrives the moment the worker writes it). Not there yet: the "checking" page,
 which reloads the same URL by itself (<meta http-equiv="refresh">, no JS needed) and finds the verdict
 then. Before a new check is enqueued, per-address and per-signature limits apply, counted in branches
 (each branch is a YCLIENTS call), so a flood of forged ids never becomes a flood of YCLIENTS calls.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import html
+import threading
 import time
 from dataclasses import dataclass
 
@@ -18,13 +20,17 @@ from models import install_check as ic
 from models import salon as s
 from models.salon import Salon
 from web.context import ctx
+from web.marketplace import check_gate
 from web.marketplace.ratelimit import limiter
 
 # (key template, branches, window s): each branch is one YCLIENTS call. A 50-branch network may press three
 # times in 10 minutes; a chain behind one NAT twice that. A verdict answers the same link for 20 s for free.
 CHECK_LIMITS = (("check:ip:{ip}", 300, 600), ("check:sign:{sign}", 150, 600))
 WAIT_SECONDS = 4.0  # how long the redirect holds the request for the verdict
-POLL_SECONDS = 0.1
+POLL_SECONDS = 0.1  # only when MAX_BLOCKING_WAITS are taken
+# Redirects of one process blocked on a verdict at once, each holding a pooled Redis connection (the pool has
+# runtime.redis_client.REDIS_POOL_SIZE): past that, the others poll, so a burst never starves the pool.
+MAX_BLOCKING_WAITS = 32
 GIVE_UP_SECONDS = 30.0  # a check unanswered for this long: "try again in a minute" (worker down, queue stuck)
 REFRESH_SECONDS = 2  # the checking page reloads after this long
 
@@ -46,6 +52,9 @@ class Outcome:
     limited: float = 0.0
 
 
+_BLOCKING = threading.BoundedSemaphore(MAX_BLOCKING_WAITS)
+
+
 def signature_key(signature: str) -> str:
     return hashlib.sha256(signature.strip().lower().encode()).hexdigest()[:32]
 
@@ -53,40 +62,45 @@ def signature_key(signature: str) -> str:
 def obtain(check: str, salon_ids: list[int], salon_name: str, signature: str, ip: str, *,
            clock=time.time, sleep=time.sleep) -> Outcome:
     c = ctx()
-    verdict = ic.read_verdict(c.redis, check)
-    if verdict is not None and _stale(verdict, salon_ids):
+    limits = [(key.format(ip=ip, sign=signature_key(signature)), limit, window) for key, limit, window in CHECK_LIMITS]
+    gate = check_gate.enter(c.redis, check, salon_ids, salon_name, limits, now=limiter().clock())
+    if gate.verdict is not None and _stale(gate.verdict, salon_ids):
         ic.forget(c.redis, check)  # uninstalled since YCLIENTS was asked: ask again before a reinstall
-        verdict = None
+        gate = check_gate.enter(c.redis, check, salon_ids, salon_name, limits, now=limiter().clock())
+    if gate.verdict is not None:
+        return Outcome(verdict=gate.verdict)
+    if gate.limited:
+        return Outcome(limited=gate.limited)
+    if gate.opened:
+        try:
+            c.jobs.verify_install(check)
+        except Exception:
+            ic.forget(c.redis, check)  # nobody will answer it: let the next press enqueue again
+            raise
+    started = gate.request.started
+    verdict = _wait(c.redis, check, clock, sleep)
     if verdict is not None:
         return Outcome(verdict=verdict)
-    request = ic.load_request(c.redis, check)
-    if request is None:
-        cost = len(salon_ids)
-        wait = limiter().allow(*[(key.format(ip=ip, sign=signature_key(signature)), limit, window, cost)
-                                 for key, limit, window in CHECK_LIMITS])
-        if wait:
-            return Outcome(limited=wait)
-        started = clock()
-        if ic.open_request(c.redis, check, salon_ids, salon_name, now=started):
-            try:
-                c.jobs.verify_install(check)
-            except Exception:
-                ic.forget(c.redis, check)  # nobody will answer it: let the next press enqueue again
-                raise
-    else:
-        started = request.started
-    deadline = clock() + WAIT_SECONDS
-    while True:
-        verdict = ic.read_verdict(c.redis, check)
-        if verdict is not None:
-            return Outcome(verdict=verdict)
-        if clock() >= deadline:
-            break
-        sleep(POLL_SECONDS)
     if clock() - started > GIVE_UP_SECONDS:
         ic.forget(c.redis, check)
         return Outcome(verdict=ic.Verdict(ic.UNAVAILABLE, reason="no verdict in time", checked_at=clock()))
     return Outcome(checking=True)
+
+
+def _wait(redis_client, check: str, clock, sleep) -> ic.Verdict | None:
+    """The verdict within WAIT_SECONDS: blocked on its reply list (one pooled Redis connection held while
+    waiting), or, when MAX_BLOCKING_WAITS redirects of this process already hold one, by polling."""
+    deadline = clock() + WAIT_SECONDS
+    if _BLOCKING.acquire(blocking=False):
+        try:
+            return ic.wait_verdict(redis_client, check, WAIT_SECONDS) or ic.read_verdict(redis_client, check)
+        finally:
+            _BLOCKING.release()
+    while True:
+        verdict = ic.read_verdict(redis_client, check)
+        if verdict is not None or clock() >= deadline:
+            return verdict
+        sleep(POLL_SECONDS)
 
 
 def _stale(verdict: ic.Verdict, salon_ids: list[int]) -> bool:

@@ -56,12 +56,11 @@ def decide(api, salon_ids: list[int], salon_name: str, now=time.time) -> ic.Verd
 
 def check_install(api, redis_client, check: str, now=time.time) -> ic.Verdict | None:
     """Answer one stored request (idempotent: an existing verdict is kept). None when the request expired."""
-    request = ic.load_request(redis_client, check)
-    if request is None or not request.salon_ids:
-        return None
-    existing = ic.read_verdict(redis_client, check)
+    request, existing = ic.load(redis_client, check)
     if existing is not None:
         return existing
+    if request is None or not request.salon_ids:
+        return None
     try:
         verdict = decide(api, request.salon_ids, request.salon_name, now)
     except (YclientsError, RateLimitTimeout) as exc:

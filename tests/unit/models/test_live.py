@@ -64,3 +64,16 @@ def test_unicode_text_survives(live):
 def test_lost_snapshot_is_rebuilt_by_the_fallback(redis_client):
     live = LiveStatus(redis_client, rebuild=lambda salon_id: {"state": "active", "qr": None})
     assert live.snapshot(5)["data"]["state"] == "active"
+
+
+def test_set_state_can_drop_slots_in_the_same_single_call(live, redis_client, monkeypatch):
+    live.publish(7, "qr", {"payload": "a", "svg": "<svg/>", "expires_in": 60}, state="active")
+    live.publish(7, "sync", {"status": "running", "entity": "clients", "done": 200, "total": 1400})
+    live.set_state(8, "active")  # the script is loaded into Redis once
+    sent = []
+    execute = redis_client.execute_command
+    monkeypatch.setattr(redis_client, "execute_command", lambda *a, **k: (sent.append(a[0]), execute(*a, **k))[1])
+    seq = live.set_state(7, "pending_whatsapp", clear=("qr", "sync", "complete"))
+    assert sent == ["EVALSHA"] and seq == 3  # one round trip (the redirect's reinstall reset)
+    snap = live.snapshot(7)
+    assert snap["data"]["state"] == "pending_whatsapp" and snap["data"]["qr"] is None and snap["data"]["sync"] is None

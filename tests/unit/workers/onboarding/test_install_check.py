@@ -95,3 +95,17 @@ def test_the_check_id_binds_the_signature_and_the_branches():
     assert ic.check_id("AB" * 32, [1, 2]) == ic.check_id("ab" * 32, [1, 2])
     assert ic.check_id("ab" * 32, [1, 2]) != ic.check_id("ab" * 32, [1, 3])
     assert ic.check_id("ab" * 32, [1, 2]) != ic.check_id("ac" * 32, [1, 2])
+
+
+def test_the_worker_reads_the_request_and_any_verdict_in_one_round_trip_and_wakes_the_waiters(redis_client,
+                                                                                               monkeypatch):
+    yc = marketplace({962302: "pending"}, {962302: "Салон «Пример»"})
+    ic.open_request(redis_client, "c1", [962302], "Салон «Пример»")
+    sent = []
+    execute = redis_client.execute_command
+    monkeypatch.setattr(redis_client, "execute_command", lambda *a, **k: (sent.append(a[0]), execute(*a, **k))[1])
+    verdict = check_install(yc, redis_client, "c1")
+    assert sent == ["MGET"]  # the verdict itself is written in one pipeline
+    # A redirect blocked on the check gets it at once (and so does every later one while it is cached).
+    assert ic.wait_verdict(redis_client, "c1", timeout=5) == verdict == ic.wait_verdict(redis_client, "c1", timeout=5)
+    assert verdict.confirmed

@@ -1,0 +1,41 @@
+"""What a registration costs the database: a new branch is written without being read first."""
+from __future__ import annotations
+
+from models import salon as s
+from models.salon import Salon
+from models.timeline import TimelineEvent
+from web.marketplace import registration
+from web.marketplace.validation import Installer
+
+WHO = Installer(user_id=7, name="Иван", phone="79000000000", email="", salon_name="Салон")
+
+
+def statements(database, monkeypatch):
+    seen = []
+    execute_sql = database.execute_sql
+
+    def logged(sql, params=None, *args, **kwargs):
+        seen.append(sql.split()[0].upper())
+        return execute_sql(sql, params, *args, **kwargs)
+
+    monkeypatch.setattr(database, "execute_sql", logged)
+    return seen
+
+
+def test_a_new_branch_is_one_insert_and_its_timeline_row_with_no_read(database, monkeypatch):
+    seen = statements(database, monkeypatch)
+    [result] = registration.register(database, [{"salon_id": 5, "status": "pending", "title": "Салон"}], WHO)
+    assert seen == ["INSERT", "INSERT"]
+    assert result.previous_state is None and result.restarted and result.state == s.PENDING_WHATSAPP
+    salon = Salon.get_by_id(5)
+    assert (salon.title, salon.installer_id, salon.state) == ("Салон", 7, s.PENDING_WHATSAPP)
+    assert [e.kind for e in TimelineEvent.select()] == ["registration_started"]
+
+
+def test_an_existing_branch_is_still_read_and_left_as_it_is_by_the_insert(database, monkeypatch):
+    Salon.create(salon_id=5, title="Старое", state=s.ACTIVE, installer_id=7)
+    [result] = registration.register(database, [{"salon_id": 5, "status": "active", "title": "Новое"}], WHO)
+    assert result.previous_state == s.ACTIVE and not result.restarted
+    salon = Salon.get_by_id(5)
+    assert (salon.title, salon.state) == ("Старое", s.ACTIVE)  # a revisit changes nothing
+    assert [e.kind for e in TimelineEvent.select()] == ["registration_revisited"]
