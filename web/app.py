@@ -7,6 +7,7 @@ import uuid
 from flask import Flask, g
 from flask_sock import Sock
 
+from runtime import green
 from runtime.bootstrap import bootstrap
 from runtime.container import Container
 from runtime.heartbeat import Beater
@@ -23,6 +24,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     """`container` given (tests): used as is; otherwise `bootstrap(settings, "web")` builds it, and the
     process says "alive" (read by the detailed health answer)."""
     composed_here = container is None
+    green.cooperate()  # psycopg2 through gevent in the gevent worker (after the fork: create_app runs there)
     container = container or bootstrap(settings, "web")
     if composed_here:
         Beater(container.redis, "web").start()
@@ -53,5 +55,5 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.register_blueprint(metrics_blueprint)  # GET /metrics
     sock.init_app(app)
     marketplace.init_app(app, sock)  # redirect, onboarding page, status socket + fan-out, security headers
-    app.register_blueprint(webhooks.blueprint)
+    webhooks.init_app(app, container)  # the process's single delivery writer and key cache
     return app
