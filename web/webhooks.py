@@ -180,9 +180,9 @@ def _intake(key: str | None):
     )
     try:
         delivery_id = store(app).store(row)
-    except Exception as exc:  # not stored: the sender must retry
-        logger.warning("could not store a delivery (%s)", exc.__class__.__name__)
+    except Exception as exc:  # not stored: the sender must retry (as web/errors.py answers any database outage)
+        logger.error("database unavailable: could not store a delivery (%s)", exc.__class__.__name__)
         metrics.webhook(kind, "failed")
-        return _answer(503, error="unavailable", message="the delivery could not be stored; retry later")
+        return _answer(503, error="database_unavailable", message="Service temporarily unavailable, please retry shortly.")
     metrics.webhook(kind, "accepted")
     return _answer(200, delivery_id=delivery_id)

@@ -283,5 +283,5 @@ def test_a_delivery_the_database_cannot_store_is_a_503_and_nothing_is_kept(clien
 
     monkeypatch.setattr("web.webhook_store.insert_batch", down)
     response = client.post(f"/webhook/yclients/{KEY}", json=record_body())
-    assert response.status_code == 503 and response.get_json()["error"] == "unavailable"
+    assert response.status_code == 503 and response.get_json()["error"] == "database_unavailable"
     assert WebhookDelivery.select().count() == 0 and jobs.calls() == []
