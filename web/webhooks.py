@@ -185,4 +185,6 @@ def _intake(key: str | None):
         metrics.webhook(kind, "failed")
         return _answer(503, error="database_unavailable", message="Service temporarily unavailable, please retry shortly.")
     metrics.webhook(kind, "accepted")
-    return _answer(200, delivery_id=delivery_id)
+    # The body jsonify(ok=True, delivery_id=...) gives, without its cost on the hottest answer.
+    return current_app.response_class(b'{"delivery_id":%d,"ok":true}\n' % delivery_id, 200,
+                                      mimetype="application/json"), 200

@@ -89,6 +89,7 @@ def test_concurrent_deliveries_share_commits_and_each_is_stored_and_enqueued_onc
 def test_a_batch_of_jobs_enqueued_in_one_pipeline_is_consumed_as_dramatiq_messages(settings, redis_client):
     broker = build_broker(settings)
     jobs = Jobs(broker)
+    redis_client.script_flush()  # Redis does not know the dispatch script yet: loaded, then the batch sent
     jobs.process_webhooks([11, 12, 13])
     got = []
     for message in broker.consume("webhooks", prefetch=10, timeout=500):
