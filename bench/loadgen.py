@@ -47,16 +47,29 @@ async def _open_loop(base_url: str, requests_iter, rate: float, seconds: float, 
         nonlocal opened, errors
         async with lock:
             conn = idle.pop() if idle else None
-            if conn is None:
-                reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
-                conn = _Conn(reader, writer)
-                opened += 1
-            try:
-                status = await asyncio.wait_for(conn.request(raw), timeout=30)
-            except Exception:
-                errors += 1
-                conn.writer.close()
-                return
+            reused = conn is not None
+            while True:
+                if conn is None:
+                    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+                    conn = _Conn(reader, writer)
+                    opened += 1
+                try:
+                    status = await asyncio.wait_for(conn.request(raw), timeout=30)
+                    break
+                except (asyncio.IncompleteReadError, ConnectionResetError, BrokenPipeError) as exc:
+                    conn.writer.close()
+                    conn = None
+                    # The server closed an idle keep-alive connection (gunicorn's keepalive is 2 s) before
+                    # reading the request: as any HTTP client does, send it again on a new connection, once.
+                    if reused and not getattr(exc, "partial", b""):
+                        reused = False
+                        continue
+                    errors += 1
+                    return
+                except Exception:
+                    errors += 1
+                    conn.writer.close()
+                    return
             latencies.append(time.perf_counter() - scheduled)
             statuses[status] = statuses.get(status, 0) + 1
             idle.append(conn)

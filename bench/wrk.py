@@ -66,6 +66,8 @@ def run(base_url: str, paths: list[str], *, threads: int = 2, connections: int =
                           "-s", str(tmp / "script.lua"), base_url, "--", str(tmp / "paths.txt"), *extra],
                          capture_output=True, text=True, timeout=seconds + 60).stdout
     result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "raw": out}
+    total = re.search(r"(\d+) requests in", out)
+    result["requests"] = int(total.group(1)) if total else None
     for pct in ("50", "90", "99"):
         match = re.search(rf"\s{pct}(?:\.000)?%\s+([\d.]+\w+)", out)
         if match:

@@ -5,7 +5,7 @@ import datetime
 import os
 from urllib.parse import urlparse
 
-from peewee import DatabaseProxy, SqliteDatabase
+from peewee import DatabaseProxy, PostgresqlDatabase, SqliteDatabase
 from playhouse.db_url import parse as parse_db_url
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
@@ -57,3 +57,15 @@ def init_database(url: str):
     db = make_database(url)
     database.initialize(db)
     return db
+
+
+def is_sqlite(db) -> bool:
+    return isinstance(db, SqliteDatabase)
+
+
+def raw_connection(db):
+    """A new DB-API connection configured like `db`'s own (SQLite pragmas; PostgreSQL in autocommit), outside
+    peewee's pool and per-thread state: for a dedicated writer thread that owns it and closes it itself."""
+    if is_sqlite(db):
+        return SqliteDatabase._connect(db)  # sqlite3, isolation_level=None, the pragmas and busy timeout
+    return PostgresqlDatabase._connect(db)

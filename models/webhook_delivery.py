@@ -35,3 +35,57 @@ class WebhookDelivery(BaseModel):
     processed_at = DateTimeField(null=True, index=True)
     outcome = CharField(max_length=16, default="")
     detail = TextField(default="")
+
+
+# The columns a new delivery is written with, in the order of the tuples `insert_batch` takes.
+NEW_COLUMNS = ("salon_id", "kind", "event", "resource", "status", "resource_id", "auth", "body_hash", "body",
+               "received_at", "outcome", "detail")
+
+
+def new_row(*, salon_id: int, kind: str, event: str, resource: str, status: str, resource_id: int | None,
+            auth: str, body_hash: str, body_json: str, received_at) -> tuple:
+    """One delivery as `insert_batch` stores it; `body_json` is the body already encoded (the canonical JSON)."""
+    return (salon_id, kind, event, resource, status, resource_id, auth, body_hash, body_json,
+            WebhookDelivery.received_at.db_value(received_at), "", "")
+
+
+def insert_batch(connection, rows: list[tuple], *, sqlite: bool) -> list[int]:
+    """Insert `rows` (from `new_row`) in ONE transaction on a raw DB-API `connection`; their ids, in order.
+
+    All or nothing: any error rolls the whole batch back and is raised. SQLite: BEGIN IMMEDIATE (the write
+    lock up front, no upgrade deadlock), one INSERT per row (in-process, cheap) for its exact rowid.
+    PostgreSQL: the ids are drawn from the table's sequence first, then one multi-row INSERT, then COMMIT."""
+    table = WebhookDelivery._meta.table_name
+    columns = ", ".join(NEW_COLUMNS)
+    cursor = connection.cursor()
+    if sqlite:
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(NEW_COLUMNS))})"
+        cursor.execute("BEGIN IMMEDIATE")
+        try:
+            ids = []
+            for row in rows:
+                cursor.execute(sql, row)
+                ids.append(cursor.lastrowid)
+            cursor.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                cursor.execute("ROLLBACK")
+            raise
+        return ids
+    from psycopg2.extras import execute_values
+
+    try:
+        cursor.execute("BEGIN")
+        cursor.execute(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)",
+                       (len(rows),))
+        ids = [row[0] for row in cursor.fetchall()]
+        execute_values(cursor, f"INSERT INTO {table} (id, {columns}) VALUES %s",
+                       [(i, *row) for i, row in zip(ids, rows)], page_size=max(100, len(rows)))
+        cursor.execute("COMMIT")
+    except BaseException:
+        try:
+            cursor.execute("ROLLBACK")  # autocommit connection: the driver's rollback() would do nothing
+        except Exception:
+            pass  # a broken connection rolls back on the server; the writer drops it
+        raise
+    return ids

@@ -21,6 +21,10 @@ logger = logging.getLogger("aiadmin.web")
 BUDGET = ("errors:ip:{ip}", 20, 60)  # (key template, failed answers, window seconds)
 EXEMPT = ("/healthz", "/marketplace/health", "/metrics")  # probes: never cut off the load balancer
 NOT_COUNTED = (503,)
+# Webhook intake looks at the budget only when its answer is a failure: an accepted delivery makes no Redis
+# call (docs/perf-notes/b.md), and an authenticated delivery is never cut off (issue 15). A failing answer
+# from an address past its budget still becomes the 429, so a flood is refused exactly as on other routes.
+CHECKED_ON_FAILURE = ("/webhook/yclients",)
 
 
 def counts(status: int) -> bool:
@@ -33,18 +37,7 @@ def _key() -> str:
 
 
 def install(app: Flask) -> None:
-    @app.before_request
-    def _refuse_exhausted_address():
-        if request.path.startswith(EXEMPT):
-            return None
-        _, limit, window = BUDGET
-        try:
-            blocked = limiter().blocked(_key(), limit, window)
-        except Exception as exc:  # Redis down: the request goes on (and meets the usual 503 if it needs Redis)
-            logger.warning("error budget unavailable: %s", type(exc).__name__)
-            return None
-        if not blocked:
-            return None
+    def _refusal(window: int):
         if wants_json():
             response = jsonify(error="rate_limited", message="too many failed requests from this address")
             response.status_code = 429
@@ -56,12 +49,32 @@ def install(app: Flask) -> None:
         response.headers["Retry-After"] = str(window)
         return response
 
+    @app.before_request
+    def _refuse_exhausted_address():
+        if request.path.startswith(EXEMPT) or request.path.startswith(CHECKED_ON_FAILURE):
+            return None
+        _, limit, window = BUDGET
+        try:
+            blocked = limiter().blocked(_key(), limit, window)
+        except Exception as exc:  # Redis down: the request goes on (and meets the usual 503 if it needs Redis)
+            logger.warning("error budget unavailable: %s", type(exc).__name__)
+            return None
+        return _refusal(window) if blocked else None
+
     @app.after_request
     def _count_failed_answer(response):
-        if counts(response.status_code) and not request.path.startswith(EXEMPT):
-            _, limit, window = BUDGET
-            try:
-                limiter().hit(_key(), limit, window)
-            except Exception as exc:
-                logger.warning("error budget unavailable: %s", type(exc).__name__)
-        return response
+        if request.path.startswith(EXEMPT):
+            return response
+        late = request.path.startswith(CHECKED_ON_FAILURE) and response.status_code >= 400
+        if not counts(response.status_code) and not late:
+            return response
+        _, limit, window = BUDGET
+        try:
+            if counts(response.status_code):  # a refused hit means the budget was spent before this answer
+                blocked = limiter().hit(_key(), limit, window) > 0
+            else:
+                blocked = limiter().blocked(_key(), limit, window)
+        except Exception as exc:
+            logger.warning("error budget unavailable: %s", type(exc).__name__)
+            return response
+        return _refusal(window) if late and blocked else response

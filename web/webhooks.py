@@ -6,19 +6,23 @@ re-enqueues it (docs/webhooks.md).
 """
 from __future__ import annotations
 
-import json
 import logging
 import re
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 
 from models.db import utcnow
-from models.webhook_delivery import DATA, LIFECYCLE, WebhookDelivery
+from models.webhook_delivery import DATA, LIFECYCLE, new_row
 from runtime import json_limits, metrics
 from web import webhook_auth
 from web.context import ctx
 from web.marketplace.ratelimit import limiter
 from web.marketplace.session import client_ip
+from web.webhook_store import DeliveryStore
+
+STORE = "aiadmin.webhook_store"
+KEYS = "aiadmin.webhook_keys"
+KEY_TTL_S = 5.0  # a rotated or removed webhook key keeps working in a web process for at most this long
 
 logger = logging.getLogger("aiadmin.web.webhooks")
 
@@ -55,13 +59,16 @@ def _label(value, limit: int) -> str:
     return str(value or "").replace("\x00", "")[:limit]
 
 
-def _storable(body: dict) -> bool:
-    """JSON escapes can smuggle lone surrogates (`"\\ud800"`) that no database driver can encode."""
+def _canonical(body: dict) -> str | None:
+    """The body as stored (one encoding: webhook_auth.canonical), or None when it cannot be stored: JSON
+    escapes can smuggle lone surrogates (`"\\ud800"`) that no database driver can encode, in the token too."""
+    token = body.get("partner_token")
     try:
-        json.dumps(body, ensure_ascii=False).encode("utf-8")
+        if isinstance(token, str):
+            token.encode("utf-8")
+        return webhook_auth.canonical(body)
     except (UnicodeEncodeError, ValueError):
-        return False
-    return True
+        return None
 
 
 def _classify(body: dict) -> str | None:
@@ -83,15 +90,35 @@ REFUSED = (400, 401, 403)
 @blueprint.post("/webhook/yclients")
 @blueprint.post("/webhook/yclients/<key>")
 def yclients_webhook(key: str | None = None):
-    refusals_key, limit, window = REFUSALS_PER_IP
-    refusals_key = refusals_key.format(ip=client_ip())
-    blocked = limiter().blocked(refusals_key, limit, window)
     response = _intake(key)
     if response[1] in REFUSED:
-        limiter().hit(refusals_key, limit, window)
-        if blocked:
+        # Only a refusal touches Redis: it is counted, and refused with 429 once the address had `limit`
+        # refusals within the window (the hit is not recorded then: the same answer as a look first).
+        refusals_key, limit, window = REFUSALS_PER_IP
+        if limiter().hit(refusals_key.format(ip=client_ip()), limit, window) > 0:
             return _answer(429, error="rate_limited", message="too many refused requests from this address")
     return response
+
+
+def store(app) -> DeliveryStore:
+    return app.extensions[STORE]
+
+
+def keys(app) -> webhook_auth.KeyCache:
+    return app.extensions[KEYS]
+
+
+def init_app(app, container) -> None:
+    """The process's delivery writer and key cache (one of each per web process), and the blueprint."""
+    database = container.database
+
+    def lookup(key):
+        database.connect(reuse_if_open=True)  # only on a cache miss: a cached key needs no connection
+        return webhook_auth.salon_of_key(key)
+
+    app.extensions[STORE] = DeliveryStore(database, container.jobs)
+    app.extensions[KEYS] = webhook_auth.KeyCache(ttl=KEY_TTL_S, lookup=lookup)
+    app.register_blueprint(blueprint)
 
 
 def _intake(key: str | None):
@@ -108,7 +135,8 @@ def _intake(key: str | None):
         body = json_limits.loads_object(raw, max_bytes=MAX_BODY_BYTES)  # bounded depth: no RecursionError 500
     except json_limits.BadJson as exc:
         return _answer(exc.status, error=exc.error, message=exc.message)
-    if not _storable(body):
+    canonical = _canonical(body)
+    if canonical is None:
         return _answer(400, error="malformed_json", message="the body holds invalid unicode")
 
     kind = _classify(body)
@@ -121,8 +149,9 @@ def _intake(key: str | None):
         return _answer(400, error="invalid_payload", message=f"{field} must be an integer")
     g.salon_id = salon_id
 
-    c.database.connect(reuse_if_open=True)
-    verdict = webhook_auth.verify(body, kind, salon_id, c.settings.yclients_partner_token, key)
+    app = current_app
+    verdict = webhook_auth.verify(body, kind, salon_id, c.settings.yclients_partner_token, key,
+                                  salon_of=keys(app).salon_of)
     if not verdict.accepted:
         logger.warning("webhook refused: %s (kind=%s, salon=%s)", verdict.error, kind, salon_id)
         metrics.webhook(kind, "refused")
@@ -135,8 +164,9 @@ def _intake(key: str | None):
             metrics.webhook(kind, "ignored")
             return _answer(200, ignored="different_application")
 
-    # One INSERT in autocommit mode: committed when it returns (no BEGIN/COMMIT round trips).
-    delivery = WebhookDelivery.create(
+    # Committed (with whatever other deliveries share its transaction) before we answer; the
+    # process_webhook job is enqueued after the commit by the writer (web/webhook_store.py).
+    row = new_row(
         salon_id=salon_id,
         kind=kind,
         event=_label(body.get("event"), 64) if kind == LIFECYCLE else "",
@@ -144,14 +174,17 @@ def _intake(key: str | None):
         status=_label(body.get("status"), 32) if kind == DATA else "",
         resource_id=_int(body.get("resource_id")) if kind == DATA else None,
         auth=verdict.method,
-        body_hash=webhook_auth.body_hash(body),
-        body=webhook_auth.without_token(body),
+        body_hash=webhook_auth.hash_of(canonical),
+        body_json=canonical,
         received_at=utcnow(),
     )
     try:
-        c.jobs.process_webhook(delivery.id)
-    except Exception as exc:  # stored already: the clock's sweep re-enqueues it; the sender must not retry
-        logger.warning("could not enqueue delivery %s (%s); left for the sweep", delivery.id,
-                       exc.__class__.__name__)
+        delivery_id = store(app).store(row)
+    except Exception as exc:  # not stored: the sender must retry (as web/errors.py answers any database outage)
+        logger.error("database unavailable: could not store a delivery (%s)", exc.__class__.__name__)
+        metrics.webhook(kind, "failed")
+        return _answer(503, error="database_unavailable", message="Service temporarily unavailable, please retry shortly.")
     metrics.webhook(kind, "accepted")
-    return _answer(200, delivery_id=delivery.id)
+    # The body jsonify(ok=True, delivery_id=...) gives, without its cost on the hottest answer.
+    return current_app.response_class(b'{"delivery_id":%d,"ok":true}\n' % delivery_id, 200,
+                                      mimetype="application/json"), 200

@@ -223,3 +223,65 @@ def test_a_nul_in_a_label_is_dropped_so_any_database_stores_it(client, settings)
 
 def test_a_token_with_a_surrogate_escape_is_refused_not_a_crash():
     assert webhook_auth.token_matches("\ud800", "secret") is False
+
+
+def _redis_calls(redis_client) -> dict:
+    stats = redis_client.info("commandstats")
+    return {name: value["calls"] for name, value in stats.items() if name != "cmdstat_info"}
+
+
+def test_an_accepted_delivery_makes_no_redis_call_on_the_request_path(client, redis_client, jobs):
+    """The refusal limit and the error budget only matter when the answer is a refusal: an accepted
+    delivery never waits for Redis (its job is enqueued by the writer, here a StubJobs)."""
+    client.post(f"/webhook/yclients/{KEY}", json=record_body())  # warm: the key is cached now
+    before = _redis_calls(redis_client)
+    response = client.post(f"/webhook/yclients/{KEY}", json=record_body(resource_id=2))
+    assert response.status_code == 200
+    assert _redis_calls(redis_client) == before
+    refused = client.post("/webhook/yclients", json=record_body())  # a refusal still counts, in Redis
+    assert refused.status_code == 401 and _redis_calls(redis_client) != before
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_a_rotated_webhook_key_stops_working_within_the_cache_ttl(client, jobs):
+    from web import webhooks
+
+    app = client.client.application
+    clock = Clock()
+    cache = webhooks.keys(app)
+    cache.clock = clock
+    assert client.post(f"/webhook/yclients/{KEY}", json=record_body()).status_code == 200
+    Salon.update(webhook_key="n" * 40).where(Salon.salon_id == SALON).execute()  # rotated (or removed)
+    # within the TTL the old key is still served from this process's cache (documented: docs/webhooks.md)
+    clock.now += webhooks.KEY_TTL_S - 0.5
+    assert client.post(f"/webhook/yclients/{KEY}", json=record_body(resource_id=2)).status_code == 200
+    clock.now += 1
+    refused = client.post(f"/webhook/yclients/{KEY}", json=record_body(resource_id=3))
+    assert (refused.status_code, refused.get_json()["error"]) == (403, "invalid_webhook_key")
+    # an unknown key is never remembered: the new key works at once
+    assert client.post(f"/webhook/yclients/{'n' * 40}", json=record_body(resource_id=4)).status_code == 200
+
+
+def test_the_stored_body_is_the_canonical_json_its_hash_is_taken_of(client, settings):
+    body = record_body(partner_token=settings.yclients_partner_token)
+    response = client.post("/webhook/yclients", json=body)
+    row = WebhookDelivery.get_by_id(response.get_json()["delivery_id"])
+    assert row.body == webhook_auth.without_token(body)
+    assert row.body_hash == webhook_auth.body_hash(body)
+
+
+def test_a_delivery_the_database_cannot_store_is_a_503_and_nothing_is_kept(client, jobs, monkeypatch):
+    def down(connection, rows, sqlite):
+        raise ConnectionError("database is down")
+
+    monkeypatch.setattr("web.webhook_store.insert_batch", down)
+    response = client.post(f"/webhook/yclients/{KEY}", json=record_body())
+    assert response.status_code == 503 and response.get_json()["error"] == "database_unavailable"
+    assert WebhookDelivery.select().count() == 0 and jobs.calls() == []
