@@ -21,7 +21,7 @@ SMOKE = {
              "small_salon": 997441},
     "websockets": {"sizes": (20,), "rate": 50, "seconds": 1},
     "webhooks": {"rate": 50, "seconds": 1, "repeats": 1, "wrk_seconds": 1, "classes": ("gevent",)},
-    "redirect": {"rounds": 1, "seconds": 1, "profile": False, "classes": ("gevent",), "salons": 1500},
+    "redirect": {"rounds": 1, "seconds": 1, "profile": False, "classes": ("gevent",), "salons": 800},
     "crash": {"repeats": 1},
 }
 

@@ -127,6 +127,10 @@ def wait_verdict(redis_client, check: str, timeout: float) -> Verdict | None:
     """Block until the worker writes the verdict (or `timeout` seconds pass): the answer arrives the moment it
     is written, with no polling. BRPOPLPUSH of the list onto itself returns its element and leaves it in place,
     so every redirect waiting on the same check wakes up, and one that comes after the verdict returns at once."""
+    # Never block past the client's own socket timeout (that would be a TimeoutError, a 503, not a "checking").
+    socket_timeout = redis_client.connection_pool.connection_kwargs.get("socket_timeout")
+    if socket_timeout:
+        timeout = min(timeout, socket_timeout - 0.5)
     if timeout <= 0:
         return None
     raw = redis_client.brpoplpush(reply_key(check), reply_key(check), timeout=timeout)

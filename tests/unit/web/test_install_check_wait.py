@@ -120,3 +120,11 @@ def test_past_the_blocking_wait_cap_the_redirect_polls_and_still_gets_the_verdic
     outcome = obtain(app, sleep=lambda s: (sleeps.append(s), threading.Event().wait(s)))
     writer.join()
     assert outcome.verdict == CONFIRMED and sleeps  # it polled
+
+
+def test_the_wait_never_outlasts_the_redis_clients_socket_timeout(redis_url):
+    client = redis_lib.Redis.from_url(redis_url, socket_timeout=1.0)
+    try:
+        assert ic.wait_verdict(client, "nobody-answers", timeout=5) is None  # not a TimeoutError
+    finally:
+        client.close()
