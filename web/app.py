@@ -15,6 +15,7 @@ from runtime.settings import Settings
 from web import error_budget, errors, health, marketplace, webhooks
 from web.context import EXTENSION
 from web.metrics import blueprint as metrics_blueprint
+from web.webhook_wsgi import WebhookFastPath
 
 logger = logging.getLogger("aiadmin.web")
 sock = Sock()  # unbound; bound to each app in create_app (flask-sock's init_app pattern)
@@ -56,4 +57,5 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     sock.init_app(app)
     marketplace.init_app(app, sock)  # redirect, onboarding page, status socket + fan-out, security headers
     webhooks.init_app(app, container)  # the process's single delivery writer and key cache
+    app.wsgi_app = WebhookFastPath(app, container)  # an accepted delivery is answered before Flask's machinery
     return app

@@ -6,8 +6,10 @@ re-enqueues it (docs/webhooks.md).
 """
 from __future__ import annotations
 
+import json
 import logging
 import re
+from dataclasses import dataclass
 
 from flask import Blueprint, current_app, g, jsonify, request
 
@@ -22,6 +24,7 @@ from web.webhook_store import DeliveryStore
 
 STORE = "aiadmin.webhook_store"
 KEYS = "aiadmin.webhook_keys"
+OUTCOME = "aiadmin.webhook_outcome"  # environ key: an outcome the WSGI fast path decided, for the view to render
 KEY_TTL_S = 5.0  # a rotated or removed webhook key keeps working in a web process for at most this long
 
 logger = logging.getLogger("aiadmin.web.webhooks")
@@ -87,11 +90,37 @@ REFUSALS_PER_IP = ("webhook:refused:ip:{ip}", 30, 60)
 REFUSED = (400, 401, 403)
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What intake decided for one request: the status, the JSON answer, and what to count and log."""
+
+    status: int
+    answer: dict
+    kind: str | None = None
+    salon_id: int | None = None
+    metric: str | None = None  # accepted | ignored | refused | failed (webhook metrics), None: not counted
+    cause: str = ""  # for the log line of a refusal or a failed store
+
+    @property
+    def body(self) -> bytes:
+        if "delivery_id" in self.answer:  # the hottest answer, as jsonify(ok=True, delivery_id=...) would give it
+            return b'{"delivery_id":%d,"ok":true}\n' % self.answer["delivery_id"]
+        return (json.dumps({**self.answer, "ok": 200 <= self.status < 300}, ensure_ascii=False, sort_keys=True)
+                + "\n").encode()
+
+
+def _refused(status: int, error: str, message: str, **extra) -> Outcome:
+    return Outcome(status, {"error": error, "message": message}, **extra)
+
+
 @blueprint.post("/webhook/yclients")
 @blueprint.post("/webhook/yclients/<key>")
 def yclients_webhook(key: str | None = None):
-    response = _intake(key)
-    if response[1] in REFUSED:
+    # Decided already by the WSGI fast path (web/webhook_wsgi.py) when it was not a 2xx: render it here,
+    # with the app's hooks (refusal limit, error budget); never decided (or stored) twice.
+    outcome = request.environ.pop(OUTCOME, None) or _decide_request(key)
+    response = render(outcome)
+    if outcome.status in REFUSED:
         # Only a refusal touches Redis: it is counted, and refused with 429 once the address had `limit`
         # refusals within the window (the hit is not recorded then: the same answer as a look first).
         refusals_key, limit, window = REFUSALS_PER_IP
@@ -121,48 +150,65 @@ def init_app(app, container) -> None:
     app.register_blueprint(blueprint)
 
 
-def _intake(key: str | None):
-    c = ctx()
+def render(outcome: Outcome):
+    """Count, log and answer `outcome` inside Flask."""
+    if outcome.salon_id is not None:
+        g.salon_id = outcome.salon_id
+    if outcome.metric == "refused":
+        logger.warning("webhook refused: %s (kind=%s, salon=%s)", outcome.cause, outcome.kind, outcome.salon_id)
+    elif outcome.metric == "failed":
+        logger.error("database unavailable: could not store a delivery (%s)", outcome.cause)
+    if outcome.metric:
+        metrics.webhook(outcome.kind, outcome.metric)
+    return current_app.response_class(outcome.body, outcome.status, mimetype="application/json"), outcome.status
+
+
+def _decide_request(key: str | None) -> Outcome:
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        return _answer(413, error="payload_too_large", message=f"body exceeds {MAX_BODY_BYTES} bytes")
+        return _refused(413, "payload_too_large", f"body exceeds {MAX_BODY_BYTES} bytes")
     # Also bounds chunked bodies with no Content-Length. Werkzeug silently TRUNCATES those at the limit, so
     # read one byte more than allowed and refuse if it came: a cut body must never be parsed and stored.
     request.max_content_length = MAX_BODY_BYTES + 1
     raw = request.get_data(cache=False)
+    app = current_app
+    return decide(raw, key, ctx().settings, keys(app), store(app))
+
+
+def decide(raw: bytes, key: str | None, settings, key_cache: webhook_auth.KeyCache,
+           writer: DeliveryStore) -> Outcome:
+    """Verify, and store an accepted delivery (committed before this returns). No Flask, no logging, no
+    metrics: the caller answers (Flask's view, or the WSGI fast path for a 2xx)."""
     if len(raw) > MAX_BODY_BYTES:
-        return _answer(413, error="payload_too_large", message=f"body exceeds {MAX_BODY_BYTES} bytes")
+        return _refused(413, "payload_too_large", f"body exceeds {MAX_BODY_BYTES} bytes")
     try:
         body = json_limits.loads_object(raw, max_bytes=MAX_BODY_BYTES)  # bounded depth: no RecursionError 500
     except json_limits.BadJson as exc:
-        return _answer(exc.status, error=exc.error, message=exc.message)
+        return _refused(exc.status, exc.error, exc.message)
     canonical = _canonical(body)
     if canonical is None:
-        return _answer(400, error="malformed_json", message="the body holds invalid unicode")
+        return _refused(400, "malformed_json", "the body holds invalid unicode")
 
     kind = _classify(body)
     if kind is None:
-        return _answer(400, error="unrecognised_webhook",
-                       message="expected {event, salon_id, ...} or {resource, status, company_id, ...}")
+        return _refused(400, "unrecognised_webhook",
+                        "expected {event, salon_id, ...} or {resource, status, company_id, ...}")
     salon_id = _int(body.get("salon_id") if kind == LIFECYCLE else body.get("company_id"))
     if salon_id is None:
         field = "salon_id" if kind == LIFECYCLE else "company_id"
-        return _answer(400, error="invalid_payload", message=f"{field} must be an integer")
-    g.salon_id = salon_id
+        return _refused(400, "invalid_payload", f"{field} must be an integer")
 
-    app = current_app
-    verdict = webhook_auth.verify(body, kind, salon_id, c.settings.yclients_partner_token, key,
-                                  salon_of=keys(app).salon_of)
+    verdict = webhook_auth.verify(body, kind, salon_id, settings.yclients_partner_token, key,
+                                  salon_of=key_cache.salon_of)
     if not verdict.accepted:
-        logger.warning("webhook refused: %s (kind=%s, salon=%s)", verdict.error, kind, salon_id)
-        metrics.webhook(kind, "refused")
-        return _answer(verdict.status, error=verdict.error, message=verdict.message)
+        return _refused(verdict.status, verdict.error, verdict.message, kind=kind, salon_id=salon_id,
+                        metric="refused", cause=verdict.error)
 
     if kind == LIFECYCLE and "application_id" in body:
         app_id = _int(body.get("application_id"))
-        if app_id != c.settings.yclients_app_id:
+        if app_id != settings.yclients_app_id:
             # Another application of the same partner: acknowledged so YCLIENTS does not retry, not ours.
-            metrics.webhook(kind, "ignored")
-            return _answer(200, ignored="different_application")
+            return Outcome(200, {"ignored": "different_application"}, kind=kind, salon_id=salon_id,
+                           metric="ignored")
 
     # Committed (with whatever other deliveries share its transaction) before we answer; the
     # process_webhook job is enqueued after the commit by the writer (web/webhook_store.py).
@@ -179,12 +225,8 @@ def _intake(key: str | None):
         received_at=utcnow(),
     )
     try:
-        delivery_id = store(app).store(row)
+        delivery_id = writer.store(row)
     except Exception as exc:  # not stored: the sender must retry (as web/errors.py answers any database outage)
-        logger.error("database unavailable: could not store a delivery (%s)", exc.__class__.__name__)
-        metrics.webhook(kind, "failed")
-        return _answer(503, error="database_unavailable", message="Service temporarily unavailable, please retry shortly.")
-    metrics.webhook(kind, "accepted")
-    # The body jsonify(ok=True, delivery_id=...) gives, without its cost on the hottest answer.
-    return current_app.response_class(b'{"delivery_id":%d,"ok":true}\n' % delivery_id, 200,
-                                      mimetype="application/json"), 200
+        return _refused(503, "database_unavailable", "Service temporarily unavailable, please retry shortly.",
+                        kind=kind, salon_id=salon_id, metric="failed", cause=exc.__class__.__name__)
+    return Outcome(200, {"delivery_id": delivery_id}, kind=kind, salon_id=salon_id, metric="accepted")

@@ -285,3 +285,20 @@ def test_a_delivery_the_database_cannot_store_is_a_503_and_nothing_is_kept(clien
     response = client.post(f"/webhook/yclients/{KEY}", json=record_body())
     assert response.status_code == 503 and response.get_json()["error"] == "database_unavailable"
     assert WebhookDelivery.select().count() == 0 and jobs.calls() == []
+
+
+def test_an_accepted_delivery_is_answered_before_flasks_machinery_with_the_same_answer(client, jobs):
+    """The WSGI fast path (web/webhook_wsgi.py): no Flask hook runs for an accepted delivery; refusals
+    still go through Flask (its hooks: the refusal limit, the error budget)."""
+    app = client.client.application
+    seen = []
+    app.before_request_funcs.setdefault(None, []).append(lambda: seen.append(1) and None)
+    response = client.post(f"/webhook/yclients/{KEY}", json=record_body())
+    assert response.status_code == 200 and seen == []
+    assert response.get_json() == {"ok": True, "delivery_id": WebhookDelivery.get().id}
+    assert response.headers["Content-Type"] == "application/json"
+    assert (response.headers["X-Content-Type-Options"], response.headers["X-Frame-Options"],
+            response.headers["Referrer-Policy"]) == ("nosniff", "DENY", "no-referrer")
+    refused = client.post(f"/webhook/yclients/{'x' * 40}", json=record_body())
+    assert refused.status_code == 403 and seen == [1]
+    assert WebhookDelivery.select().count() == 1 and len(jobs.calls()) == 1
