@@ -73,14 +73,15 @@ class Jobs:
         return self.send("reconcile_onboardings", older_than_s)
 
     # sync: workers.sync
-    def sync_salon(self, salon_id: int, kind: str = "full", *, delay_ms: int | None = None):
-        return self.send("sync_salon", salon_id, kind, delay_ms=delay_ms)
+    def sync_salon(self, salon_id: int, kind: str = "full", run_id: int = 0, *, delay_ms: int | None = None):
+        # run_id only when continuing a run (a re-enqueue while waiting for YCLIENTS budget)
+        return self.send("sync_salon", salon_id, kind, *((run_id,) if run_id else ()), delay_ms=delay_ms)
 
-    def sync_schedules(self, salon_id: int):
-        return self.send("sync_schedules", salon_id)
+    def sync_schedules(self, salon_id: int, after_staff: int = 0, *, delay_ms: int | None = None):
+        return self.send("sync_schedules", salon_id, *((after_staff,) if after_staff else ()), delay_ms=delay_ms)
 
-    def refresh_company(self, salon_id: int):
-        return self.send("refresh_company", salon_id)
+    def refresh_company(self, salon_id: int, *, delay_ms: int | None = None):
+        return self.send("refresh_company", salon_id, delay_ms=delay_ms)
 
     # webhooks and lifecycle: workers.lifecycle
     def process_webhook(self, delivery_id: int):

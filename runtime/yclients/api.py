@@ -7,6 +7,7 @@ from typing import Any, Iterator
 
 from runtime.yclients.client import Reply, YclientsClient, client_from_settings
 from runtime.yclients.errors import PermanentError
+from runtime.yclients.ratelimit import BACKGROUND, INTERACTIVE
 
 CLIENTS_PAGE_SIZE = 200  # the documented maximum of clients/search
 RECORDS_PAGE_SIZE = 200  # undocumented maximum: we paginate by what the server returns anyway
@@ -172,8 +173,22 @@ def pages(fetch, start_page: int = 1, done: int = 0, max_pages: int = MAX_PAGES)
         page += 1
 
 
+# A sync's call that would wait longer than this for budget raises BudgetWait instead (workers/sync/ checkpoints
+# and re-enqueues itself with the wait as its delay): no worker thread sleeps for budget.
+BACKGROUND_MAX_HOLD = 1.0
+
+
 def api_from_settings(settings, redis_client=None) -> YclientsApi:
-    return YclientsApi(client_from_settings(settings, redis_client), settings.yclients_app_id)
+    """The syncs' API: BACKGROUND priority (only what interactive calls leave), never holding a thread longer
+    than BACKGROUND_MAX_HOLD for budget."""
+    return YclientsApi(client_from_settings(settings, redis_client, priority=BACKGROUND,
+                                            max_hold=BACKGROUND_MAX_HOLD), settings.yclients_app_id)
+
+
+def priority_api_from_settings(settings, redis_client=None) -> YclientsApi:
+    """INTERACTIVE priority with the normal patience: calls an owner or support waits for that must happen
+    anyway (the activation callback, the welcome's company card when it is not known yet, a disconnect)."""
+    return YclientsApi(client_from_settings(settings, redis_client, priority=INTERACTIVE), settings.yclients_app_id)
 
 
 # An owner is waiting on the page: the install check gives up fast and says "try again in a minute"
@@ -184,8 +199,8 @@ INTERACTIVE_BUDGET_WAIT = 5.0
 
 
 def interactive_api_from_settings(settings, redis_client=None) -> YclientsApi:
-    """The same shared budget as every other call, with short timeouts for the install check."""
-    client = client_from_settings(settings, redis_client)
+    """INTERACTIVE priority in the same shared budget, with short timeouts for the install check."""
+    client = client_from_settings(settings, redis_client, priority=INTERACTIVE)
     client.timeout = min(client.timeout, INTERACTIVE_TIMEOUT)
     client.attempts = INTERACTIVE_ATTEMPTS
     if getattr(client.limiter, "max_wait", None) is not None:

@@ -1,6 +1,8 @@
 """The YCLIENTS HTTP client: auth headers, timeouts, the {success,data,meta} envelope, error classes.
 
-Every request first takes budget from the shared limiter (ratelimit.py), including its own retries.
+Every request first takes budget from the shared limiter (ratelimit.py), including its own retries, at the
+client's priority (interactive or background). A background client may raise ratelimit.BudgetWait before
+sending anything: the sync that called it checkpoints and re-enqueues itself with that delay.
 Transient failures are retried in-process a few times (429 honours Retry-After, 5xx/network back
 off with jitter) before the error propagates to the actor, whose Retries middleware takes over.
 """
@@ -18,7 +20,7 @@ from runtime import metrics
 from runtime.logs import redact
 from runtime.redis_client import redis_client as make_redis
 from runtime.yclients.errors import AccessDenied, PermanentError, RateLimited, TransientError, YclientsError
-from runtime.yclients.ratelimit import SlidingWindowLimiter
+from runtime.yclients.ratelimit import INTERACTIVE, SlidingWindowLimiter
 
 logger = logging.getLogger("aiadmin.yclients")
 
@@ -162,9 +164,12 @@ class YclientsClient:
         return Reply(status, payload.get("data"), meta or {}, headers)
 
 
-def client_from_settings(settings, redis_client=None) -> YclientsClient:
-    """The worker's client: the shared limiter on the worker's Redis, timeouts from settings."""
-    limiter = SlidingWindowLimiter(redis_client or make_redis(settings), settings.yclients_rate_limit)
+def client_from_settings(settings, redis_client=None, *, priority: str = INTERACTIVE,
+                         max_hold: float | None = None) -> YclientsClient:
+    """A client over the shared limiter on the worker's Redis, timeouts from settings. `priority` and
+    `max_hold` are the limiter's (ratelimit.py): background clients of syncs get BudgetWait past `max_hold`."""
+    limiter = SlidingWindowLimiter(redis_client or make_redis(settings), settings.yclients_rate_limit,
+                                   priority=priority, max_hold=max_hold)
     return YclientsClient(settings.yclients_api_url, settings.yclients_partner_token,
                           user_token=settings.yclients_user_token, partner_id=settings.yclients_partner_id,
                           timeout=settings.http_timeout,

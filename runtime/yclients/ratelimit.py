@@ -1,11 +1,29 @@
-"""One YCLIENTS request budget shared by every process, held over ANY sliding window (e.g. 5/s and 200/min).
+"""One YCLIENTS request budget shared by every process, held over ANY sliding window (e.g. 5/s and 200/min),
+with priority for INTERACTIVE calls (an owner or support is waiting) over BACKGROUND ones (syncs).
 
 A sliding-window log in a Redis sorted set: one Lua call drops entries older than the widest window,
 counts the entries inside each window, and admits the request (adds an entry) only when every window
-has room; otherwise it returns how long until the oldest blocking entry leaves its window. Callers
-sleep for that long and ask again, so waiting for budget never raises and never burns a Dramatiq
-retry (Dramatiq's own limiters raise; reference §1.7). Nothing is held between calls, so a crashed
-worker leaks nothing: its entries simply age out of the window.
+has room; otherwise it returns how long until the oldest blocking entry leaves its window. Nothing is
+held between calls, so a crashed worker leaks nothing: its entries simply age out of the window.
+
+Priority, decided inside the same Lua call so it holds across every process:
+
+- INTERACTIVE callers (the install check of the redirect, the activation callback, status checks, support's
+  disconnect) may use the FULL budget. When one is refused it registers itself in a short-lived "demand"
+  set (member = the caller, score = when the entry lapses: its expected wait + DEMAND_GRACE_MS), and takes
+  itself out when admitted; a caller that dies lapses on its own.
+- BACKGROUND callers (full, incremental, company and schedule syncs) are admitted only while (a) the
+  demand set is empty, i.e. no interactive caller is waiting, and (b) every window stays under its
+  reserve-reduced limit: `limit - reserve(limit)`, reserve = max(1, round(limit * RESERVE_SHARE)) (none for a limit of 1), i.e. for
+  the official 5/s,200/min background gets 4/s and 170/min, and 1/s + 30/min are always left for interactive
+  calls arriving between two background calls. The reserve is derived from YCLIENTS_RATE_LIMIT; there is
+  no setting for it. A background caller refused because of waiting interactive demand is told to wait
+  until the latest demand entry lapses (at least DEMAND_MIN_WAIT_MS).
+
+Waiting: `acquire()` sleeps for the returned time and asks again. An interactive caller gives up after
+`max_wait` (RateLimitTimeout). A background caller built with `max_hold` never sleeps longer than that in
+total: when the next wait would exceed it, `acquire()` raises BudgetWait(seconds) instead, so a sync can
+checkpoint and re-enqueue itself with that delay rather than hold a worker thread (workers/sync/).
 """
 from __future__ import annotations
 
@@ -20,35 +38,63 @@ from runtime.settings import RateLimit
 logger = logging.getLogger("aiadmin.yclients.ratelimit")
 
 KEY_PREFIX = "aiadmin:ratelimit:"
+DEMAND_SUFFIX = ":demand"
+INTERACTIVE = "interactive"
+BACKGROUND = "background"
+RESERVE_SHARE = 0.15  # of each window kept for interactive calls: 5/s -> 1/s, 200/min -> 30/min
+DEMAND_GRACE_MS = 1000  # a refused interactive caller's demand entry outlives its expected wait by this
+DEMAND_MIN_WAIT_MS = 200  # background steps aside at least this long while interactive callers wait
 
-# KEYS[1] the log; ARGV[1] now in ms ('' = the Redis server clock, shared by every machine),
-# ARGV[2] a unique member, ARGV[3..] limit,window_ms pairs. Returns {0, now} when admitted,
-# {wait_ms, now} otherwise.
+# KEYS[1] the log, KEYS[2] the interactive demand set; ARGV[1] now in ms ('' = the Redis server clock, shared by
+# every machine), ARGV[2] a unique member, ARGV[3] 'i' (interactive) or 'b' (background), ARGV[4] the caller id
+# (its demand member), ARGV[5] demand grace ms, ARGV[6] background minimum wait ms, ARGV[7..] triples
+# full_limit, background_limit, window_ms. Returns {0, now} when admitted, {wait_ms, now} otherwise.
 _ACQUIRE = """
 local now = tonumber(ARGV[1])
 if not now then
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
+local interactive = ARGV[3] == 'i'
 local widest = 0
-for i = 3, #ARGV, 2 do
-  local w = tonumber(ARGV[i + 1])
+for i = 7, #ARGV, 3 do
+  local w = tonumber(ARGV[i + 2])
   if w > widest then widest = w end
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - widest)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 local wait = 0
-for i = 3, #ARGV, 2 do
+for i = 7, #ARGV, 3 do
   local limit = tonumber(ARGV[i])
-  local w = tonumber(ARGV[i + 1])
+  if not interactive then limit = tonumber(ARGV[i + 1]) end
+  local w = tonumber(ARGV[i + 2])
   local count = redis.call('ZCOUNT', KEYS[1], '(' .. (now - w), '+inf')
   if count >= limit then
-    local blocking = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. (now - w), '+inf', 'WITHSCORES', 'LIMIT', count - limit, 1)
-    local until_free = tonumber(blocking[2]) + w - now
+    local until_free = w
+    if limit > 0 then
+      local blocking = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. (now - w), '+inf', 'WITHSCORES', 'LIMIT', count - limit, 1)
+      until_free = tonumber(blocking[2]) + w - now
+    end
     if until_free < 1 then until_free = 1 end
     if until_free > wait then wait = until_free end
   end
 end
-if wait > 0 then return {wait, now} end
+if interactive then
+  if wait > 0 then
+    redis.call('ZADD', KEYS[2], now + wait + tonumber(ARGV[5]), ARGV[4])
+    redis.call('PEXPIRE', KEYS[2], wait + tonumber(ARGV[5]) + 1000)
+    return {wait, now}
+  end
+  redis.call('ZREM', KEYS[2], ARGV[4])
+else
+  local latest = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+  if latest[2] then
+    local step_aside = tonumber(latest[2]) - now
+    if step_aside < tonumber(ARGV[6]) then step_aside = tonumber(ARGV[6]) end
+    if step_aside > wait then wait = step_aside end
+  end
+  if wait > 0 then return {wait, now} end
+end
 redis.call('ZADD', KEYS[1], now, ARGV[2])
 redis.call('PEXPIRE', KEYS[1], widest + 1000)
 return {0, now}
@@ -59,40 +105,73 @@ class RateLimitTimeout(Exception):
     """Waited longer than `max_wait` for budget: a transient error, the job may retry later."""
 
 
+class BudgetWait(Exception):
+    """A background call would wait `seconds` for budget (more than its `max_hold`): the caller should
+    checkpoint and come back later instead of holding its thread. Not a failure; nothing was sent."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"YCLIENTS budget free for background work in {seconds:.1f}s")
+        self.seconds = seconds
+
+
+def reserve(limit: int) -> int:
+    """Requests of a window of `limit` that background work leaves for interactive calls: at least 1, but
+    never the whole window (a 1/s budget keeps no reserve, or background would never run)."""
+    if limit <= 1:
+        return 0
+    return min(limit - 1, max(1, int(round(limit * RESERVE_SHARE))))
+
+
+def background_limit(limit: int) -> int:
+    return limit - reserve(limit)
+
+
 class SlidingWindowLimiter:
     """Blocking acquire over a shared budget. `clock_ms` is for tests; production uses Redis' clock."""
 
     def __init__(self, redis_client, budget: RateLimit, name: str = "yclients", *, max_wait: float = 120.0,
-                 margin_ms: int = 100,
+                 margin_ms: int = 100, priority: str = INTERACTIVE, max_hold: float | None = None,
                  sleep: Callable[[float], None] = time.sleep, clock_ms: Callable[[], int] | None = None):
+        if priority not in (INTERACTIVE, BACKGROUND):
+            raise ValueError(f"priority must be {INTERACTIVE!r} or {BACKGROUND!r}")
         self.redis = redis_client
         self.key = KEY_PREFIX + name
+        self.demand_key = self.key + DEMAND_SUFFIX
         self.windows = budget.windows
+        self.priority = priority
         # Each window is held a little longer than its nominal size: a request admitted here reaches
         # YCLIENTS a few ms later, and uneven delays could otherwise squeeze limit+1 into its window.
         self.margin_ms = margin_ms
         self.max_wait = max_wait
+        self.max_hold = max_hold
         self.sleep = sleep
         self.clock_ms = clock_ms
         self._script = redis_client.register_script(_ACQUIRE)
         self.waited = 0.0  # total seconds this limiter slept (for logs and tests)
 
-    def try_acquire(self) -> float:
-        """Admit one request now (returns 0.0) or return the seconds to wait before asking again."""
-        args = ["" if self.clock_ms is None else int(self.clock_ms()), uuid.uuid4().hex]
+    def try_acquire(self, caller: str | None = None) -> float:
+        """Admit one request now (returns 0.0) or return the seconds to wait before asking again.
+        `caller` names an interactive caller's demand entry (one per waiting caller, kept across its retries)."""
+        args = ["" if self.clock_ms is None else int(self.clock_ms()), uuid.uuid4().hex,
+                "i" if self.priority == INTERACTIVE else "b", caller or uuid.uuid4().hex, DEMAND_GRACE_MS,
+                DEMAND_MIN_WAIT_MS]
         for limit, window in self.windows:
-            args += [limit, int(window * 1000) + self.margin_ms]
-        wait_ms, _now = self._script(keys=[self.key], args=args)
+            args += [limit, background_limit(limit), int(window * 1000) + self.margin_ms]
+        wait_ms, _now = self._script(keys=[self.key, self.demand_key], args=args)
         return int(wait_ms) / 1000.0
 
     def acquire(self) -> None:
-        """Block until admitted; raise RateLimitTimeout after `max_wait` seconds of waiting."""
+        """Block until admitted. Raises RateLimitTimeout after `max_wait` seconds of waiting, or (background
+        with `max_hold`) BudgetWait as soon as the total wait would exceed `max_hold`."""
         started = time.monotonic()
+        caller = uuid.uuid4().hex
         waited = 0.0
         while True:
-            wait = self.try_acquire()
+            wait = self.try_acquire(caller)
             if wait <= 0:
                 return
+            if self.max_hold is not None and waited + wait > self.max_hold:
+                raise BudgetWait(wait)
             if waited + wait > self.max_wait:
                 raise RateLimitTimeout(f"no YCLIENTS budget within {self.max_wait:.0f}s")
             # A little jitter so processes woken together do not collide on the same millisecond.

@@ -13,7 +13,8 @@ QUEUE = "onboarding"
 
 
 def _deps() -> Deps:
-    return Deps.of(current())
+    # Every YCLIENTS call of onboarding is one an owner waits for: interactive priority in the shared budget.
+    return Deps.of(current(), interactive=True)
 
 
 # The owner is waiting on the redirect: its own queue (never behind activation or welcome jobs), no Dramatiq

@@ -38,7 +38,7 @@ def cmd_disconnect(container, args) -> int:
         if answer.strip() != str(args.salon_id):
             raise CliError("disconnect aborted: the confirmation did not match the salon id")
     try:
-        removed, effect = disconnect(db, args.salon_id, api=container.yclients, waha=container.gateway,
+        removed, effect = disconnect(db, args.salon_id, api=container.yclients_priority, waha=container.gateway,
                                      live=container.live, source="support")
     except YclientsError as exc:
         raise CliError(f"YCLIENTS refused the uninstall of salon {args.salon_id}: {exc.status} "
