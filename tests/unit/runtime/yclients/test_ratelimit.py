@@ -91,3 +91,86 @@ def test_a_safety_margin_keeps_each_window_a_little_longer(redis_client):
     assert lim.try_acquire() == 0
     clock.ms += 1000
     assert lim.try_acquire() == pytest.approx(0.1, abs=0.01)
+
+
+# -- priority: interactive calls first, background only what they leave (the rule lives in the Lua script) ------
+
+from runtime.yclients.ratelimit import BACKGROUND, BudgetWait, background_limit, reserve  # noqa: E402
+
+
+def background(redis_client, text, clock, **kw):
+    return limiter(redis_client, text, clock, priority=BACKGROUND, **kw)
+
+
+def test_the_reserve_is_derived_from_each_window():
+    assert (reserve(5), reserve(200), reserve(1), reserve(2)) == (1, 30, 0, 1)
+    assert (background_limit(5), background_limit(200), background_limit(1)) == (4, 170, 1)
+
+
+def test_background_stops_at_the_reduced_limit_and_interactive_still_finds_the_slot(redis_client):
+    clock = Clock()
+    sync, owner = background(redis_client, "5/s", clock), limiter(redis_client, "5/s", clock)
+    assert [sync.try_acquire() for _ in range(4)] == [0.0] * 4
+    assert sync.try_acquire() > 0  # the fifth request of the second is kept for interactive calls
+    assert owner.try_acquire() == 0.0
+    assert owner.try_acquire() > 0  # and the budget itself still holds for everyone
+
+
+def test_the_minute_reserve_holds_across_processes(redis_client):
+    clock = Clock()
+    syncs = [background(redis_client, "5/s,200/min", clock) for _ in range(3)]  # three worker processes
+    admitted = 0
+    for _ in range(55):  # 55 seconds (inside one minute) of syncs asking as fast as they may
+        for sync in syncs:
+            while sync.try_acquire() == 0.0:
+                admitted += 1
+        clock.ms += 1000
+    assert admitted == 170  # 200/min less the reserve of 30, though every 1 s window had room
+    owner = limiter(redis_client, "5/s,200/min", clock)
+    assert owner.try_acquire() == 0.0
+
+
+def test_background_steps_aside_while_an_interactive_caller_waits(redis_client):
+    clock = Clock()
+    owner = limiter(redis_client, "5/s", clock)
+    sync = background(redis_client, "5/s", clock)
+    assert [owner.try_acquire() for _ in range(5)] == [0.0] * 5
+    assert owner.try_acquire("owner-1") > 0  # refused: it is now registered as waiting
+    clock.ms += 1000  # the second has passed: the budget has room again ...
+    assert sync.try_acquire() > 0  # ... but not for the sync while the owner waits
+    assert owner.try_acquire("owner-1") == 0.0  # the owner comes back and is served first
+    assert sync.try_acquire() == 0.0  # then the sync may go
+
+
+def test_a_waiting_interactive_callers_demand_lapses_if_it_never_comes_back(redis_client):
+    clock = Clock()
+    owner, sync = limiter(redis_client, "5/s", clock), background(redis_client, "5/s", clock)
+    for _ in range(5):
+        owner.try_acquire()
+    wait = owner.try_acquire("gave-up")  # refused, then its process died
+    clock.ms += int(wait * 1000) + 500
+    assert sync.try_acquire() > 0  # still inside its grace
+    clock.ms += 600
+    assert sync.try_acquire() == 0.0
+
+
+def test_the_wait_told_to_background_covers_the_interactive_demand(redis_client):
+    clock = Clock()
+    owner, sync = limiter(redis_client, "5/s,8/min", clock), background(redis_client, "5/s,8/min", clock)
+    for _ in range(8):
+        owner.acquire()
+    wait = owner.try_acquire("owner-2")
+    assert 50 < wait <= 60
+    assert sync.try_acquire() >= wait  # no point asking before the owner has been served
+
+
+def test_background_with_max_hold_raises_budget_wait_instead_of_sleeping(redis_client):
+    clock = Clock()
+    sync = background(redis_client, "5/s,6/min", clock, max_hold=1.0)
+    for _ in range(5):  # background's share of 6/min is 5
+        sync.acquire()
+    before = clock.ms
+    with pytest.raises(BudgetWait) as caught:
+        sync.acquire()
+    assert caught.value.seconds > 50
+    assert clock.ms == before  # it did not sleep at all: the wait is far beyond max_hold
