@@ -33,8 +33,8 @@ class Container:
     gateway: WahaClient  # the WhatsApp gateway (WAHA)
     # One shared YCLIENTS budget (runtime/yclients/ratelimit.py), three priorities/patiences:
     yclients: YclientsApi  # BACKGROUND: syncs; only what interactive calls leave, BudgetWait instead of sleeping
-    yclients_interactive: YclientsApi  # INTERACTIVE, short timeouts: the install check an owner waits on
-    yclients_priority: YclientsApi  # INTERACTIVE, normal patience: activation, the welcome's card, disconnect
+    yclients_interactive: YclientsApi  # INTERACTIVE, short timeouts: the install check, support's disconnect
+    yclients_priority: YclientsApi  # INTERACTIVE for onboarding jobs (activation, the welcome's card): BudgetWait
 
     def replace(self, **parts) -> "Container":
         """The same container with some parts swapped (tests: a StubJobs, a fake gateway)."""

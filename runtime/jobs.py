@@ -60,8 +60,8 @@ class Jobs:
     def on_whatsapp_connected(self, salon_id: int):
         return self.send("on_whatsapp_connected", salon_id)
 
-    def activate_integration(self, salon_id: int):
-        return self.send("activate_integration", salon_id)
+    def activate_integration(self, salon_id: int, *, delay_ms: int | None = None):
+        return self.send("activate_integration", salon_id, delay_ms=delay_ms)
 
     def send_welcome(self, salon_id: int):
         return self.send("send_welcome", salon_id)

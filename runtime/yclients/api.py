@@ -43,7 +43,7 @@ class YclientsApi:
         body = {"salon_id": int(salon_id), "application_id": self.application_id, "api_key": api_key,
                 "webhook_urls": list(webhook_urls)}
         return self.client.request("POST", "/marketplace/partner/callback/redirect", json=body,
-                                   allow_redirects=False, user_auth=False)
+                                   allow_redirects=False, user_auth=False, budget_caller=f"activation:{int(salon_id)}")
 
     def integration_status(self, salon_id: int) -> dict:
         reply = self.client.request("GET", f"/marketplace/salon/{int(salon_id)}/application/{self.application_id}",
@@ -185,10 +185,17 @@ def api_from_settings(settings, redis_client=None) -> YclientsApi:
                                             max_hold=BACKGROUND_MAX_HOLD), settings.yclients_app_id)
 
 
+# An onboarding job's call that would wait longer than this for budget raises BudgetWait: the activation comes
+# back in a new message at its turn (its place in the line of waiting interactive callers is kept), the welcome
+# does without the company card. Worker threads stay free for the welcomes and messages of other owners.
+INTERACTIVE_MAX_HOLD = 1.0
+
+
 def priority_api_from_settings(settings, redis_client=None) -> YclientsApi:
-    """INTERACTIVE priority with the normal patience: calls an owner or support waits for that must happen
-    anyway (the activation callback, the welcome's company card when it is not known yet, a disconnect)."""
-    return YclientsApi(client_from_settings(settings, redis_client, priority=INTERACTIVE), settings.yclients_app_id)
+    """INTERACTIVE priority for onboarding jobs an owner waits for (the activation callback, the welcome's
+    company card when the install check's copy is gone); BudgetWait past INTERACTIVE_MAX_HOLD."""
+    return YclientsApi(client_from_settings(settings, redis_client, priority=INTERACTIVE,
+                                            max_hold=INTERACTIVE_MAX_HOLD), settings.yclients_app_id)
 
 
 # An owner is waiting on the page: the install check gives up fast and says "try again in a minute"

@@ -87,14 +87,15 @@ class YclientsClient:
         return headers
 
     def request(self, method: str, path: str, *, params=None, json=None, allow_redirects: bool = True,
-                accept_status: tuple[int, ...] = (), user_auth: bool = True) -> Reply:
-        """One logical call with bounded in-process retries of transient errors."""
+                accept_status: tuple[int, ...] = (), user_auth: bool = True, budget_caller: str | None = None) -> Reply:
+        """One logical call with bounded in-process retries of transient errors. `budget_caller` names the
+        caller in the limiter's line of waiting interactive callers (kept when it comes back in a new message)."""
         attempt = 0
         while True:
             attempt += 1
             try:
                 return self._once(method, path, params=params, json=json, allow_redirects=allow_redirects,
-                                  accept_status=accept_status, user_auth=user_auth)
+                                  accept_status=accept_status, user_auth=user_auth, budget_caller=budget_caller)
             except RateLimited as exc:
                 if attempt >= self.attempts:
                     raise
@@ -107,9 +108,13 @@ class YclientsClient:
                 logger.info("YCLIENTS transient error on %s %s (%s); retry in %.1fs", method, path, exc, pause)
                 self.sleep(pause)
 
-    def _once(self, method, path, *, params, json, allow_redirects, accept_status, user_auth) -> Reply:
+    def _once(self, method, path, *, params, json, allow_redirects, accept_status, user_auth,
+              budget_caller=None) -> Reply:
         if self.limiter is not None:
-            self.limiter.acquire()
+            if budget_caller:
+                self.limiter.acquire(budget_caller)
+            else:
+                self.limiter.acquire()
         url = self.base_url + path
         self.requests_made += 1
         try:

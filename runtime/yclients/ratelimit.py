@@ -39,16 +39,19 @@ logger = logging.getLogger("aiadmin.yclients.ratelimit")
 
 KEY_PREFIX = "aiadmin:ratelimit:"
 DEMAND_SUFFIX = ":demand"
+DEMAND_EXPIRY_SUFFIX = ":demand:lapse"
 INTERACTIVE = "interactive"
 BACKGROUND = "background"
 RESERVE_SHARE = 0.15  # of each window kept for interactive calls: 5/s -> 1/s, 200/min -> 30/min
-DEMAND_GRACE_MS = 1000  # a refused interactive caller's demand entry outlives its expected wait by this
+DEMAND_GRACE_MS = 3000  # a refused interactive caller's place in line outlives its expected wait by this
 DEMAND_MIN_WAIT_MS = 200  # background steps aside at least this long while interactive callers wait
 
-# KEYS[1] the log, KEYS[2] the interactive demand set; ARGV[1] now in ms ('' = the Redis server clock, shared by
-# every machine), ARGV[2] a unique member, ARGV[3] 'i' (interactive) or 'b' (background), ARGV[4] the caller id
-# (its demand member), ARGV[5] demand grace ms, ARGV[6] background minimum wait ms, ARGV[7..] triples
-# full_limit, background_limit, window_ms. Returns {0, now} when admitted, {wait_ms, now} otherwise.
+# KEYS[1] the log, KEYS[2] the interactive demand queue (member -> when it first waited: its place in line),
+# KEYS[3] the demand's expiries (member -> when it lapses); ARGV[1] now in ms ('' = the Redis server clock,
+# shared by every machine), ARGV[2] a unique member, ARGV[3] 'i' (interactive) or 'b' (background), ARGV[4] the
+# caller id (its demand member), ARGV[5] demand grace ms, ARGV[6] background minimum wait ms, ARGV[7] the
+# spacing ms between two waiting interactive callers' retries, ARGV[8..] triples full_limit, background_limit,
+# window_ms. Returns {0, now} when admitted, {wait_ms, now} otherwise.
 _ACQUIRE = """
 local now = tonumber(ARGV[1])
 if not now then
@@ -57,14 +60,16 @@ if not now then
 end
 local interactive = ARGV[3] == 'i'
 local widest = 0
-for i = 7, #ARGV, 3 do
+for i = 8, #ARGV, 3 do
   local w = tonumber(ARGV[i + 2])
   if w > widest then widest = w end
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - widest)
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local lapsed = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
+for _, member in ipairs(lapsed) do redis.call('ZREM', KEYS[2], member) end
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
 local wait = 0
-for i = 7, #ARGV, 3 do
+for i = 8, #ARGV, 3 do
   local limit = tonumber(ARGV[i])
   if not interactive then limit = tonumber(ARGV[i + 1]) end
   local w = tonumber(ARGV[i + 2])
@@ -81,13 +86,22 @@ for i = 7, #ARGV, 3 do
 end
 if interactive then
   if wait > 0 then
-    redis.call('ZADD', KEYS[2], now + wait + tonumber(ARGV[5]), ARGV[4])
-    redis.call('PEXPIRE', KEYS[2], wait + tonumber(ARGV[5]) + 1000)
+    -- In line: the first refusal sets the caller's place; callers further back are told to come back later,
+    -- one spacing per caller ahead, so a crowd of waiting callers does not retry all at once.
+    if not redis.call('ZSCORE', KEYS[2], ARGV[4]) then redis.call('ZADD', KEYS[2], now, ARGV[4]) end
+    local ahead = redis.call('ZRANK', KEYS[2], ARGV[4])
+    local spaced = ahead * tonumber(ARGV[7])
+    if spaced > wait then wait = spaced end
+    local lapse = wait + tonumber(ARGV[5])
+    redis.call('ZADD', KEYS[3], now + lapse, ARGV[4])
+    redis.call('PEXPIRE', KEYS[2], lapse + 60000)
+    redis.call('PEXPIRE', KEYS[3], lapse + 60000)
     return {wait, now}
   end
   redis.call('ZREM', KEYS[2], ARGV[4])
+  redis.call('ZREM', KEYS[3], ARGV[4])
 else
-  local latest = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+  local latest = redis.call('ZRANGE', KEYS[3], -1, -1, 'WITHSCORES')
   if latest[2] then
     local step_aside = tonumber(latest[2]) - now
     if step_aside < tonumber(ARGV[6]) then step_aside = tonumber(ARGV[6]) end
@@ -137,6 +151,7 @@ class SlidingWindowLimiter:
         self.redis = redis_client
         self.key = KEY_PREFIX + name
         self.demand_key = self.key + DEMAND_SUFFIX
+        self.lapse_key = self.key + DEMAND_EXPIRY_SUFFIX
         self.windows = budget.windows
         self.priority = priority
         # Each window is held a little longer than its nominal size: a request admitted here reaches
@@ -148,23 +163,26 @@ class SlidingWindowLimiter:
         self.clock_ms = clock_ms
         self._script = redis_client.register_script(_ACQUIRE)
         self.waited = 0.0  # total seconds this limiter slept (for logs and tests)
+        # Waiting interactive callers retry one "slot" apart: the slowest window's time per request.
+        self.spacing_ms = max(int(window * 1000 / limit) for limit, window in self.windows)
 
     def try_acquire(self, caller: str | None = None) -> float:
         """Admit one request now (returns 0.0) or return the seconds to wait before asking again.
         `caller` names an interactive caller's demand entry (one per waiting caller, kept across its retries)."""
         args = ["" if self.clock_ms is None else int(self.clock_ms()), uuid.uuid4().hex,
                 "i" if self.priority == INTERACTIVE else "b", caller or uuid.uuid4().hex, DEMAND_GRACE_MS,
-                DEMAND_MIN_WAIT_MS]
+                DEMAND_MIN_WAIT_MS, self.spacing_ms]
         for limit, window in self.windows:
             args += [limit, background_limit(limit), int(window * 1000) + self.margin_ms]
-        wait_ms, _now = self._script(keys=[self.key, self.demand_key], args=args)
+        wait_ms, _now = self._script(keys=[self.key, self.demand_key, self.lapse_key], args=args)
         return int(wait_ms) / 1000.0
 
-    def acquire(self) -> None:
-        """Block until admitted. Raises RateLimitTimeout after `max_wait` seconds of waiting, or (background
-        with `max_hold`) BudgetWait as soon as the total wait would exceed `max_hold`."""
+    def acquire(self, caller: str | None = None) -> None:
+        """Block until admitted. Raises RateLimitTimeout after `max_wait` seconds of waiting, or (with
+        `max_hold`) BudgetWait as soon as the total wait would exceed `max_hold`. `caller`: a stable name for an
+        interactive caller that may come back in another message (its place in line is kept)."""
         started = time.monotonic()
-        caller = uuid.uuid4().hex
+        caller = caller or uuid.uuid4().hex
         waited = 0.0
         while True:
             wait = self.try_acquire(caller)
@@ -186,5 +204,5 @@ class SlidingWindowLimiter:
 class NoLimiter:
     """For tests of code that needs a limiter but not its behaviour."""
 
-    def acquire(self) -> None:
+    def acquire(self, caller: str | None = None) -> None:
         return None

@@ -38,7 +38,7 @@ def budgeted_pair(stub, redis_client, budget: str, admitted: list | None = None)
     admitted = [] if admitted is None else admitted
     rate = RateLimit.parse(budget)
     background = SlidingWindowLimiter(redis_client, rate, priority=BACKGROUND, max_hold=1.0, margin_ms=0)
-    interactive = SlidingWindowLimiter(redis_client, rate, priority=INTERACTIVE, margin_ms=0)
+    interactive = SlidingWindowLimiter(redis_client, rate, priority=INTERACTIVE, max_hold=1.0, margin_ms=0)
     return (Budgeted(stub, background, admitted, "background"), Budgeted(stub, interactive, admitted, "interactive"),
             admitted)
 
@@ -57,6 +57,7 @@ def fill_log(redis_client, count: int, name: str = "yclients") -> None:
 
 def interactive_waiting(redis_client, for_ms: int, name: str = "yclients") -> None:
     """An interactive caller (in another process) is waiting for budget for the next `for_ms`."""
-    key = KEY_PREFIX + name + ":demand"
-    redis_client.zadd(key, {"someone-waiting": redis_now_ms(redis_client) + for_ms})
-    redis_client.pexpire(key, for_ms + 1000)
+    now = redis_now_ms(redis_client)
+    for key, score in ((KEY_PREFIX + name + ":demand", now), (KEY_PREFIX + name + ":demand:lapse", now + for_ms)):
+        redis_client.zadd(key, {"someone-waiting": score})
+        redis_client.pexpire(key, for_ms + 1000)

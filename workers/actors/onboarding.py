@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from workers.onboarding import activation, connected, install_check, reconcile, welcome
-from workers.onboarding.activation import ActivationRejected
+from workers.onboarding.activation import ActivationDeferred, ActivationRejected
 from workers.onboarding.deps import Deps
 from workers.process import current
 from workers.registry import actor
@@ -40,8 +40,13 @@ def on_whatsapp_connected(salon_id: int) -> None:
 @actor(queue_name=QUEUE, max_retries=8, min_backoff=1_000, max_backoff=120_000, time_limit=300_000,
        throws=(ActivationRejected,), on_retry_exhausted="activation_exhausted")
 def activate_integration(salon_id: int) -> None:
-    """POST the activation callback to YCLIENTS (idempotent; one per salon at a time)."""
-    activation.activate(salon_id, _deps())
+    """POST the activation callback to YCLIENTS (idempotent; one per salon at a time). Waiting for budget is not a
+    failure: the same activation comes back with a delay (a new message, no retry burnt, no thread held)."""
+    deps = _deps()
+    try:
+        activation.activate(salon_id, deps)
+    except ActivationDeferred as wait:
+        deps.jobs.activate_integration(salon_id, delay_ms=wait.delay_ms)
 
 
 @actor(queue_name=QUEUE, max_retries=3, time_limit=60_000)

@@ -13,6 +13,7 @@ from models.db import utcnow
 from models.salon import Salon
 from models.timeline import record
 from runtime.yclients.errors import PermanentError
+from runtime.yclients.ratelimit import BudgetWait
 from workers.sync.mapping import zone
 
 logger = logging.getLogger("aiadmin.sync.company")
@@ -89,6 +90,9 @@ def ensure_company(salon_id: int, deps) -> Company | None:
         return refresh_company(salon_id, deps)
     except PermanentError as exc:
         logger.warning("salon %s: company card unavailable (%s %s)", salon_id, exc.status, exc.message)
+        return None
+    except BudgetWait:  # not worth waiting for: the stored title (confirmed by the install check) will do
+        logger.info("salon %s: company card not fetched now (YCLIENTS budget busy)", salon_id)
         return None
 
 

@@ -95,7 +95,8 @@ def test_a_safety_margin_keeps_each_window_a_little_longer(redis_client):
 
 # -- priority: interactive calls first, background only what they leave (the rule lives in the Lua script) ------
 
-from runtime.yclients.ratelimit import BACKGROUND, BudgetWait, background_limit, reserve  # noqa: E402
+from runtime.yclients.ratelimit import (BACKGROUND, DEMAND_GRACE_MS, BudgetWait, background_limit,  # noqa: E402
+                                        reserve)
 
 
 def background(redis_client, text, clock, **kw):
@@ -148,9 +149,9 @@ def test_a_waiting_interactive_callers_demand_lapses_if_it_never_comes_back(redi
     for _ in range(5):
         owner.try_acquire()
     wait = owner.try_acquire("gave-up")  # refused, then its process died
-    clock.ms += int(wait * 1000) + 500
+    clock.ms += int(wait * 1000) + DEMAND_GRACE_MS - 100
     assert sync.try_acquire() > 0  # still inside its grace
-    clock.ms += 600
+    clock.ms += 200
     assert sync.try_acquire() == 0.0
 
 
@@ -174,3 +175,21 @@ def test_background_with_max_hold_raises_budget_wait_instead_of_sleeping(redis_c
         sync.acquire()
     assert caught.value.seconds > 50
     assert clock.ms == before  # it did not sleep at all: the wait is far beyond max_hold
+
+
+def test_waiting_interactive_callers_keep_their_place_and_come_back_one_slot_apart(redis_client):
+    clock = Clock()
+    owners = [limiter(redis_client, "5/s,200/min", clock) for _ in range(4)]
+    for _ in range(5):
+        owners[0].try_acquire()
+    waits = [owner.try_acquire(f"owner-{i}") for i, owner in enumerate(owners)]  # four callers refused in turn
+    assert waits[0] <= 1.0 and waits == sorted(waits)
+    assert waits[3] >= 3 * 0.3  # three ahead of it, one 200/min slot (0.3 s) each: no crowd retrying at once
+    line = lambda: [m.decode() for m in redis_client.zrange(owners[0].demand_key, 0, -1)]  # noqa: E731
+    assert line() == ["owner-0", "owner-1", "owner-2", "owner-3"]
+    owners[1].try_acquire("owner-1")  # asking again keeps its place
+    assert line() == ["owner-0", "owner-1", "owner-2", "owner-3"]
+    clock.ms += 1000
+    assert owners[3].try_acquire("owner-3") == 0.0  # whoever comes back when there is room is served
+    assert owners[0].try_acquire("owner-0") == 0.0
+    assert line() == ["owner-1", "owner-2"]
