@@ -24,7 +24,8 @@ class Budgeted:
             return target
 
         def call(salon_id, *args, **kwargs):
-            self.limiter.acquire()
+            # the activation keeps its place in line across messages, as YclientsApi.activation_callback does
+            self.limiter.acquire(f"activation:{int(salon_id)}" if name == "activation_callback" else None)
             with self.lock:
                 self.admitted.append((self.label, name, int(salon_id)))
             return target(salon_id, *args, **kwargs)
