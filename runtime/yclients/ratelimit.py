@@ -8,22 +8,28 @@ held between calls, so a crashed worker leaks nothing: its entries simply age ou
 
 Priority, decided inside the same Lua call so it holds across every process:
 
-- INTERACTIVE callers (the install check of the redirect, the activation callback, status checks, support's
-  disconnect) may use the FULL budget. When one is refused it registers itself in a short-lived "demand"
-  set (member = the caller, score = when the entry lapses: its expected wait + DEMAND_GRACE_MS), and takes
-  itself out when admitted; a caller that dies lapses on its own.
-- BACKGROUND callers (full, incremental, company and schedule syncs) are admitted only while (a) the
-  demand set is empty, i.e. no interactive caller is waiting, and (b) every window stays under its
-  reserve-reduced limit: `limit - reserve(limit)`, reserve = max(1, round(limit * RESERVE_SHARE)) (none for a limit of 1), i.e. for
-  the official 5/s,200/min background gets 4/s and 170/min, and 1/s + 30/min are always left for interactive
-  calls arriving between two background calls. The reserve is derived from YCLIENTS_RATE_LIMIT; there is
-  no setting for it. A background caller refused because of waiting interactive demand is told to wait
-  until the latest demand entry lapses (at least DEMAND_MIN_WAIT_MS).
+- INTERACTIVE callers (the install check of the redirect, the activation callback, the welcome's company card,
+  support's disconnect) may use the FULL budget. A refused interactive caller joins a line of waiting
+  callers (`<key>:demand`, member = the caller, score = when it first waited; `<key>:demand:lapse` holds when
+  each entry lapses: its wait + DEMAND_GRACE_MS) and leaves it when admitted; one that dies lapses on its
+  own. First come, first served: with n free slots a caller is admitted only if fewer than n callers ahead
+  of it are still due back (one more than LATE_AFTER_MS late for its expected return does not hold up the
+  line). A caller with k callers ahead is told to come back no sooner than k x one slot (the fastest window's
+  time per request, 0.2 s at 5/s), so a crowd of waiting owners does not retry all at once. A caller that may
+  come back in another message (the activation: `activation:<salon>`) passes a stable name and keeps its place.
+- BACKGROUND callers (full, incremental, company and schedule syncs) are admitted only while (a) the line
+  is empty, i.e. no interactive caller is waiting, and (b) every window stays under its reserve-reduced
+  limit: `limit - reserve(limit)`, reserve = max(1, round(limit * RESERVE_SHARE)) (none for a limit of 1),
+  i.e. for the official 5/s,200/min background gets 4/s and 170/min, and 1/s + 30/min are always left for
+  interactive calls arriving between two background calls. The reserve is derived from YCLIENTS_RATE_LIMIT;
+  there is no setting for it. A background caller refused because owners are waiting is told to wait until
+  the last of their entries lapses (at least DEMAND_MIN_WAIT_MS).
 
-Waiting: `acquire()` sleeps for the returned time and asks again. An interactive caller gives up after
-`max_wait` (RateLimitTimeout). A background caller built with `max_hold` never sleeps longer than that in
-total: when the next wait would exceed it, `acquire()` raises BudgetWait(seconds) instead, so a sync can
-checkpoint and re-enqueue itself with that delay rather than hold a worker thread (workers/sync/).
+Waiting: `acquire()` sleeps for the returned time and asks again. It gives up after `max_wait`
+(RateLimitTimeout). A limiter built with `max_hold` (the syncs' and the onboarding jobs') never sleeps longer
+than that in total: when the next wait would exceed it, `acquire()` raises BudgetWait(seconds) instead, so the
+job can checkpoint and re-enqueue itself with that delay rather than hold a worker thread (workers/sync/,
+workers/onboarding/activation.py).
 """
 from __future__ import annotations
 
@@ -45,13 +51,14 @@ BACKGROUND = "background"
 RESERVE_SHARE = 0.15  # of each window kept for interactive calls: 5/s -> 1/s, 200/min -> 30/min
 DEMAND_GRACE_MS = 3000  # a refused interactive caller's place in line outlives its expected wait by this
 DEMAND_MIN_WAIT_MS = 200  # background steps aside at least this long while interactive callers wait
+LATE_AFTER_MS = 1000  # a waiting caller this late for its expected return no longer holds up those behind it
 
 # KEYS[1] the log, KEYS[2] the interactive demand queue (member -> when it first waited: its place in line),
 # KEYS[3] the demand's expiries (member -> when it lapses); ARGV[1] now in ms ('' = the Redis server clock,
 # shared by every machine), ARGV[2] a unique member, ARGV[3] 'i' (interactive) or 'b' (background), ARGV[4] the
 # caller id (its demand member), ARGV[5] demand grace ms, ARGV[6] background minimum wait ms, ARGV[7] the
-# spacing ms between two waiting interactive callers' retries, ARGV[8..] triples full_limit, background_limit,
-# window_ms. Returns {0, now} when admitted, {wait_ms, now} otherwise.
+# spacing ms between two waiting interactive callers' retries, ARGV[8] how late (ms) a caller may be before
+# those behind it go first, ARGV[9..] triples full_limit, background_limit, window_ms. Returns {0, now} when admitted, {wait_ms, now} otherwise.
 _ACQUIRE = """
 local now = tonumber(ARGV[1])
 if not now then
@@ -60,7 +67,7 @@ if not now then
 end
 local interactive = ARGV[3] == 'i'
 local widest = 0
-for i = 8, #ARGV, 3 do
+for i = 9, #ARGV, 3 do
   local w = tonumber(ARGV[i + 2])
   if w > widest then widest = w end
 end
@@ -69,7 +76,7 @@ local lapsed = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
 for _, member in ipairs(lapsed) do redis.call('ZREM', KEYS[2], member) end
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
 local wait = 0
-for i = 8, #ARGV, 3 do
+for i = 9, #ARGV, 3 do
   local limit = tonumber(ARGV[i])
   if not interactive then limit = tonumber(ARGV[i + 1]) end
   local w = tonumber(ARGV[i + 2])
@@ -85,12 +92,31 @@ for i = 8, #ARGV, 3 do
   end
 end
 if interactive then
+  -- First come, first served among interactive callers: with `room` free slots, a caller is admitted only if
+  -- fewer than `room` callers ahead of it in line are still due back (a caller more than ARGV[8] ms late for
+  -- its expected return does not hold up the line; it keeps its place for when it comes).
+  local rank = redis.call('ZRANK', KEYS[2], ARGV[4])
+  if not rank then rank = redis.call('ZCARD', KEYS[2]) end
+  local due = 0
+  if rank > 0 and wait == 0 then
+    local room = -1
+    for i = 9, #ARGV, 3 do
+      local w = tonumber(ARGV[i + 2])
+      local free = tonumber(ARGV[i]) - redis.call('ZCOUNT', KEYS[1], '(' .. (now - w), '+inf')
+      if room < 0 or free < room then room = free end
+    end
+    local ahead = redis.call('ZRANGE', KEYS[2], 0, rank - 1)
+    for _, member in ipairs(ahead) do
+      local lapse = tonumber(redis.call('ZSCORE', KEYS[3], member) or 0)
+      if lapse - tonumber(ARGV[5]) + tonumber(ARGV[8]) >= now then due = due + 1 end
+    end
+    if due >= room then wait = (due - room + 1) * tonumber(ARGV[7]) end
+  end
   if wait > 0 then
     -- In line: the first refusal sets the caller's place; callers further back are told to come back later,
-    -- one spacing per caller ahead, so a crowd of waiting callers does not retry all at once.
+    -- one slot per caller ahead, so a crowd of waiting callers does not retry all at once.
     if not redis.call('ZSCORE', KEYS[2], ARGV[4]) then redis.call('ZADD', KEYS[2], now, ARGV[4]) end
-    local ahead = redis.call('ZRANK', KEYS[2], ARGV[4])
-    local spaced = ahead * tonumber(ARGV[7])
+    local spaced = rank * tonumber(ARGV[7])
     if spaced > wait then wait = spaced end
     local lapse = wait + tonumber(ARGV[5])
     redis.call('ZADD', KEYS[3], now + lapse, ARGV[4])
@@ -163,15 +189,16 @@ class SlidingWindowLimiter:
         self.clock_ms = clock_ms
         self._script = redis_client.register_script(_ACQUIRE)
         self.waited = 0.0  # total seconds this limiter slept (for logs and tests)
-        # Waiting interactive callers retry one "slot" apart: the slowest window's time per request.
-        self.spacing_ms = max(int(window * 1000 / limit) for limit, window in self.windows)
+        # Waiting interactive callers retry one "slot" apart: the fastest window's time per request (coming back
+        # early only costs a refusal; coming back late would leave a slot unused).
+        self.spacing_ms = max(1, min(int(window * 1000 / limit) for limit, window in self.windows))
 
     def try_acquire(self, caller: str | None = None) -> float:
         """Admit one request now (returns 0.0) or return the seconds to wait before asking again.
         `caller` names an interactive caller's demand entry (one per waiting caller, kept across its retries)."""
         args = ["" if self.clock_ms is None else int(self.clock_ms()), uuid.uuid4().hex,
                 "i" if self.priority == INTERACTIVE else "b", caller or uuid.uuid4().hex, DEMAND_GRACE_MS,
-                DEMAND_MIN_WAIT_MS, self.spacing_ms]
+                DEMAND_MIN_WAIT_MS, self.spacing_ms, LATE_AFTER_MS]
         for limit, window in self.windows:
             args += [limit, background_limit(limit), int(window * 1000) + self.margin_ms]
         wait_ms, _now = self._script(keys=[self.key, self.demand_key, self.lapse_key], args=args)
@@ -191,6 +218,7 @@ class SlidingWindowLimiter:
             if self.max_hold is not None and waited + wait > self.max_hold:
                 raise BudgetWait(wait)
             if waited + wait > self.max_wait:
+                self.leave_line(caller)
                 raise RateLimitTimeout(f"no YCLIENTS budget within {self.max_wait:.0f}s")
             # A little jitter so processes woken together do not collide on the same millisecond.
             pause = wait + random.uniform(0, 0.02)
@@ -198,7 +226,14 @@ class SlidingWindowLimiter:
             waited += pause
             self.waited += pause
             if time.monotonic() - started > self.max_wait:
+                self.leave_line(caller)
                 raise RateLimitTimeout(f"no YCLIENTS budget within {self.max_wait:.0f}s")
+
+    def leave_line(self, caller: str) -> None:
+        """A caller that gives up leaves the line at once: a ghost would make every caller behind it wait longer."""
+        if self.priority == INTERACTIVE:
+            self.redis.zrem(self.demand_key, caller)
+            self.redis.zrem(self.lapse_key, caller)
 
 
 class NoLimiter:

@@ -193,3 +193,29 @@ def test_waiting_interactive_callers_keep_their_place_and_come_back_one_slot_apa
     assert owners[3].try_acquire("owner-3") == 0.0  # whoever comes back when there is room is served
     assert owners[0].try_acquire("owner-0") == 0.0
     assert line() == ["owner-1", "owner-2"]
+
+
+def test_an_interactive_caller_that_gives_up_leaves_the_line(redis_client):
+    clock = Clock()
+    owner = limiter(redis_client, "5/s,5/min", clock, max_wait=5)
+    for _ in range(5):
+        owner.acquire()
+    with pytest.raises(RateLimitTimeout):
+        owner.acquire()  # the minute is full: it gives up at once
+    assert redis_client.zcard(owner.demand_key) == 0  # no ghost making the callers behind it wait longer
+
+
+def test_interactive_callers_are_served_in_line_unless_one_ahead_is_late(redis_client):
+    clock = Clock()
+    owner = limiter(redis_client, "2/s", clock)
+    assert owner.try_acquire() == 0.0 and owner.try_acquire() == 0.0
+    assert owner.try_acquire("first") > 0 and owner.try_acquire("second") > 0 and owner.try_acquire("third") > 0
+    clock.ms += 1000  # two slots free again
+    assert owner.try_acquire("third") > 0  # two callers ahead are due back: the slots are theirs
+    assert owner.try_acquire("newcomer") > 0  # and a newcomer joins the end of the line
+    assert owner.try_acquire("second") == 0.0  # one ahead (first) and two slots: second may go
+    assert owner.try_acquire("first") == 0.0
+    clock.ms += 1000
+    # "third" was told to come back later; if it is more than LATE_AFTER_MS late, the newcomer goes first.
+    clock.ms += 5000
+    assert owner.try_acquire("newcomer") == 0.0
