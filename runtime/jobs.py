@@ -33,8 +33,8 @@ class Jobs:
         return self.broker.enqueue(message, delay=delay_ms)
 
     # interactive: workers.onboarding.install_check (the owner waits on the redirect)
-    def verify_install(self, check_id: str):
-        return self.send("verify_install", check_id)
+    def verify_install(self, check_id: str, *, delay_ms: int | None = None):
+        return self.send("verify_install", check_id, delay_ms=delay_ms)
 
     # whatsapp: bridge.linking, bridge.reconcile
     def start_whatsapp_session(self, salon_id: int):

@@ -33,6 +33,8 @@ workers/onboarding/activation.py).
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import random
 import time
@@ -141,6 +143,21 @@ return {0, now}
 """
 
 
+# (caller, max_hold) for the limiter calls made inside `waiting_as` in this thread (e.g. the install check's).
+_WAITING_AS: contextvars.ContextVar = contextvars.ContextVar("yclients_waiting_as", default=None)
+
+
+@contextlib.contextmanager
+def waiting_as(caller: str, max_hold: float | None = None):
+    """Inside: every limiter call of this thread waits in line as `caller` (a stable name, kept across the job's
+    messages) and, with `max_hold`, raises BudgetWait instead of sleeping longer than that."""
+    token = _WAITING_AS.set((caller, max_hold))
+    try:
+        yield
+    finally:
+        _WAITING_AS.reset(token)
+
+
 class RateLimitTimeout(Exception):
     """Waited longer than `max_wait` for budget: a transient error, the job may retry later."""
 
@@ -209,13 +226,15 @@ class SlidingWindowLimiter:
         `max_hold`) BudgetWait as soon as the total wait would exceed `max_hold`. `caller`: a stable name for an
         interactive caller that may come back in another message (its place in line is kept)."""
         started = time.monotonic()
-        caller = caller or uuid.uuid4().hex
+        context_caller, context_hold = _WAITING_AS.get() or (None, None)
+        caller = caller or context_caller or uuid.uuid4().hex
+        max_hold = self.max_hold if context_hold is None else context_hold
         waited = 0.0
         while True:
             wait = self.try_acquire(caller)
             if wait <= 0:
                 return
-            if self.max_hold is not None and waited + wait > self.max_hold:
+            if max_hold is not None and waited + wait > max_hold:
                 raise BudgetWait(wait)
             if waited + wait > self.max_wait:
                 self.leave_line(caller)

@@ -26,7 +26,10 @@ INTERACTIVE_QUEUE = "interactive"
 def verify_install(check_id: str) -> None:
     """Ask YCLIENTS whether the redirect's branches are being installed; the verdict goes to Redis."""
     c = current()
-    install_check.check_install(c.yclients_interactive, c.redis, check_id)
+    try:
+        install_check.check_install(c.yclients_interactive, c.redis, check_id)
+    except install_check.CheckDeferred as wait:  # other owners are ahead in the budget: our turn comes later
+        c.jobs.verify_install(check_id, delay_ms=wait.delay_ms)
 
 
 @actor(queue_name=QUEUE, time_limit=60_000)

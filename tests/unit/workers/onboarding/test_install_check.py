@@ -95,3 +95,23 @@ def test_the_check_id_binds_the_signature_and_the_branches():
     assert ic.check_id("AB" * 32, [1, 2]) == ic.check_id("ab" * 32, [1, 2])
     assert ic.check_id("ab" * 32, [1, 2]) != ic.check_id("ab" * 32, [1, 3])
     assert ic.check_id("ab" * 32, [1, 2]) != ic.check_id("ac" * 32, [1, 2])
+
+
+def test_a_check_that_would_wait_for_budget_is_deferred_and_asks_only_what_it_does_not_know(redis_client):
+    from runtime.yclients.ratelimit import KEY_PREFIX
+    from tests.fakes.budget import budgeted_pair, fill_log
+    from workers.onboarding.install_check import CheckDeferred
+
+    yc = marketplace({962302: "pending"}, {962302: "Салон «Пример»"})
+    _, interactive, admitted = budgeted_pair(yc, redis_client, "5/s,6/min")
+    fill_log(redis_client, 5)  # one request left in this minute: the status call gets it, the card must wait
+    ic.open_request(redis_client, "c1", [962302], "Салон «Пример»")
+    with pytest.raises(CheckDeferred) as caught:
+        check_install(interactive, redis_client, "c1")
+    assert caught.value.delay_ms > 50_000  # not sleeping in the worker thread for it
+    assert ic.read_verdict(redis_client, "c1") is None  # the owner's page keeps checking
+    assert [m.decode() for m in redis_client.zrange(KEY_PREFIX + "yclients:demand", 0, -1)] == ["check:c1"]
+    redis_client.delete(KEY_PREFIX + "yclients")  # the minute has passed
+    check_install(interactive, redis_client, "c1")
+    assert ic.read_verdict(redis_client, "c1").confirmed
+    assert yc.calls == [("status", 962302), ("company", 962302)]  # the status was not asked twice
