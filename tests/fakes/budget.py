@@ -8,9 +8,10 @@ import threading
 from runtime.settings import RateLimit
 from runtime.yclients.ratelimit import BACKGROUND, INTERACTIVE, KEY_PREFIX, SlidingWindowLimiter
 
-# The methods that are one YCLIENTS request each (derived ones, like company_title, call these).
-CALLS = {"activation_callback", "integration_status", "company", "staff_schedule", "service_categories",
-         "services", "staff", "clients_page", "records_page", "uninstall"}
+# The methods that are one YCLIENTS request each (the stub's derived ones call the others on the stub itself).
+CALLS = {"activation_callback", "integration_status", "installation_status", "is_installed_and_active", "company",
+         "company_title", "staff_schedule", "service_categories", "services", "staff", "clients_page",
+         "records_page", "uninstall"}
 
 
 class Budgeted:
