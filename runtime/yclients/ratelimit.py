@@ -17,6 +17,8 @@ Priority, decided inside the same Lua call so it holds across every process:
   line). A caller with k callers ahead is told to come back no sooner than k x one slot (the fastest window's
   time per request, 0.2 s at 5/s), so a crowd of waiting owners does not retry all at once. A caller that may
   come back in another message (the activation: `activation:<salon>`) passes a stable name and keeps its place.
+  Finish what is started: an activation callback joins the line ahead of install checks (FINISH_FIRST), so an
+  owner who linked WhatsApp is not queued behind the redirects of owners who pressed «Подключить» later.
 - BACKGROUND callers (full, incremental, company and schedule syncs) are admitted only while (a) the line
   is empty, i.e. no interactive caller is waiting, and (b) every window stays under its reserve-reduced
   limit: `limit - reserve(limit)`, reserve = max(1, round(limit * RESERVE_SHARE)) (none for a limit of 1),
@@ -54,13 +56,18 @@ RESERVE_SHARE = 0.15  # of each window kept for interactive calls: 5/s -> 1/s, 2
 DEMAND_GRACE_MS = 3000  # a refused interactive caller's place in line outlives its expected wait by this
 DEMAND_MIN_WAIT_MS = 200  # background steps aside at least this long while interactive callers wait
 LATE_AFTER_MS = 1000  # a waiting caller this late for its expected return no longer holds up those behind it
+# Callers that finish an onboarding already under way join the line this far ahead of those starting one: the
+# activation callback of an owner who linked WhatsApp goes before the install check of a newly pressed redirect.
+FINISH_FIRST = ("activation:",)
+FINISH_FIRST_MS = 600_000
 
 # KEYS[1] the log, KEYS[2] the interactive demand queue (member -> when it first waited: its place in line),
 # KEYS[3] the demand's expiries (member -> when it lapses); ARGV[1] now in ms ('' = the Redis server clock,
 # shared by every machine), ARGV[2] a unique member, ARGV[3] 'i' (interactive) or 'b' (background), ARGV[4] the
 # caller id (its demand member), ARGV[5] demand grace ms, ARGV[6] background minimum wait ms, ARGV[7] the
 # spacing ms between two waiting interactive callers' retries, ARGV[8] how late (ms) a caller may be before
-# those behind it go first, ARGV[9..] triples full_limit, background_limit, window_ms. Returns {0, now} when admitted, {wait_ms, now} otherwise.
+# those behind it go first, ARGV[9] how far ahead (ms) the caller joins the line (FINISH_FIRST callers),
+# ARGV[10..] triples full_limit, background_limit, window_ms. Returns {0, now} when admitted, {wait_ms, now} otherwise.
 _ACQUIRE = """
 local now = tonumber(ARGV[1])
 if not now then
@@ -69,7 +76,7 @@ if not now then
 end
 local interactive = ARGV[3] == 'i'
 local widest = 0
-for i = 9, #ARGV, 3 do
+for i = 10, #ARGV, 3 do
   local w = tonumber(ARGV[i + 2])
   if w > widest then widest = w end
 end
@@ -78,7 +85,7 @@ local lapsed = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
 for _, member in ipairs(lapsed) do redis.call('ZREM', KEYS[2], member) end
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
 local wait = 0
-for i = 9, #ARGV, 3 do
+for i = 10, #ARGV, 3 do
   local limit = tonumber(ARGV[i])
   if not interactive then limit = tonumber(ARGV[i + 1]) end
   local w = tonumber(ARGV[i + 2])
@@ -102,7 +109,7 @@ if interactive then
   local due = 0
   if rank > 0 and wait == 0 then
     local room = -1
-    for i = 9, #ARGV, 3 do
+    for i = 10, #ARGV, 3 do
       local w = tonumber(ARGV[i + 2])
       local free = tonumber(ARGV[i]) - redis.call('ZCOUNT', KEYS[1], '(' .. (now - w), '+inf')
       if room < 0 or free < room then room = free end
@@ -117,7 +124,7 @@ if interactive then
   if wait > 0 then
     -- In line: the first refusal sets the caller's place; callers further back are told to come back later,
     -- one slot per caller ahead, so a crowd of waiting callers does not retry all at once.
-    if not redis.call('ZSCORE', KEYS[2], ARGV[4]) then redis.call('ZADD', KEYS[2], now, ARGV[4]) end
+    if not redis.call('ZSCORE', KEYS[2], ARGV[4]) then redis.call('ZADD', KEYS[2], now - tonumber(ARGV[9]), ARGV[4]) end
     local spaced = rank * tonumber(ARGV[7])
     if spaced > wait then wait = spaced end
     local lapse = wait + tonumber(ARGV[5])
@@ -215,7 +222,8 @@ class SlidingWindowLimiter:
         `caller` names an interactive caller's demand entry (one per waiting caller, kept across its retries)."""
         args = ["" if self.clock_ms is None else int(self.clock_ms()), uuid.uuid4().hex,
                 "i" if self.priority == INTERACTIVE else "b", caller or uuid.uuid4().hex, DEMAND_GRACE_MS,
-                DEMAND_MIN_WAIT_MS, self.spacing_ms, LATE_AFTER_MS]
+                DEMAND_MIN_WAIT_MS, self.spacing_ms, LATE_AFTER_MS,
+                FINISH_FIRST_MS if caller and caller.startswith(FINISH_FIRST) else 0]
         for limit, window in self.windows:
             args += [limit, background_limit(limit), int(window * 1000) + self.margin_ms]
         wait_ms, _now = self._script(keys=[self.key, self.demand_key, self.lapse_key], args=args)

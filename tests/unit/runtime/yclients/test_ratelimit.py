@@ -219,3 +219,16 @@ def test_interactive_callers_are_served_in_line_unless_one_ahead_is_late(redis_c
     # "third" was told to come back later; if it is more than LATE_AFTER_MS late, the newcomer goes first.
     clock.ms += 5000
     assert owner.try_acquire("newcomer") == 0.0
+
+
+def test_an_activation_goes_ahead_of_install_checks_already_waiting(redis_client):
+    clock = Clock()
+    owner = limiter(redis_client, "1/s", clock)
+    assert owner.try_acquire() == 0.0
+    assert owner.try_acquire("check:a") > 0 and owner.try_acquire("check:b") > 0
+    assert owner.try_acquire("activation:962302") > 0  # an owner who linked WhatsApp, later
+    line = [m.decode() for m in redis_client.zrange(owner.demand_key, 0, -1)]
+    assert line == ["activation:962302", "check:a", "check:b"]
+    clock.ms += 1000
+    assert owner.try_acquire("check:a") > 0  # the activation is due back first
+    assert owner.try_acquire("activation:962302") == 0.0
