@@ -8,7 +8,9 @@ occurrence of each. They are replayed through an exact simulation of the sliding
 the budget, no margin), first come first served, each from the moment it became ready: the status call
 when the owner pressed «Подключить» (the redirect), the company call when the status call was admitted,
 the callback at the scan. Syncs take nothing in this replay. A salon's floor is its simulated callback
-admission minus its scan: no scheduler can activate it sooner within this budget.
+admission minus its scan: what first-come-first-served use of the whole budget by the interactive calls alone
+would give it (the install checks assumed to have happened at their ideal times, i.e. without the give-ups
+and re-presses a saturated budget causes in reality).
 """
 from __future__ import annotations
 
