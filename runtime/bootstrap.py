@@ -16,7 +16,7 @@ from runtime.jobs import Jobs
 from runtime.logs import configure_logging
 from runtime.redis_client import redis_client
 from runtime.settings import Settings, load_or_exit
-from runtime.yclients.api import api_from_settings, interactive_api_from_settings
+from runtime.yclients.api import api_from_settings, interactive_api_from_settings, priority_api_from_settings
 
 # Roles that serve or record metrics (web and bridge serve /metrics; the worker records into the same
 # directory); the clock and a CLI command are short-lived or record nothing worth scraping.
@@ -38,7 +38,8 @@ def build_container(settings: Settings, role: str, *, database=None, redis=None)
     return Container(role=role, settings=settings, database=database, redis=client, broker=broker,
                      jobs=Jobs(broker), live=live,
                      gateway=gateway_from_settings(settings), yclients=api_from_settings(settings, client),
-                     yclients_interactive=interactive_api_from_settings(settings, client))
+                     yclients_interactive=interactive_api_from_settings(settings, client),
+                     yclients_priority=priority_api_from_settings(settings, client))
 
 
 def bootstrap(settings: Settings | None = None, role: str = "cli") -> Container:

@@ -31,8 +31,10 @@ class Container:
     jobs: Jobs
     live: LiveStatus
     gateway: WahaClient  # the WhatsApp gateway (WAHA)
-    yclients: YclientsApi
-    yclients_interactive: YclientsApi  # the same budget, short timeouts: the install check an owner waits on
+    # One shared YCLIENTS budget (runtime/yclients/ratelimit.py), three priorities/patiences:
+    yclients: YclientsApi  # BACKGROUND: syncs; only what interactive calls leave, BudgetWait instead of sleeping
+    yclients_interactive: YclientsApi  # INTERACTIVE, short timeouts: the install check, support's disconnect
+    yclients_priority: YclientsApi  # INTERACTIVE for onboarding jobs (activation, the welcome's card): BudgetWait
 
     def replace(self, **parts) -> "Container":
         """The same container with some parts swapped (tests: a StubJobs, a fake gateway)."""

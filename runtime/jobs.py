@@ -35,8 +35,8 @@ class Jobs:
         return self.broker.enqueue(message, delay=delay_ms)
 
     # interactive: workers.onboarding.install_check (the owner waits on the redirect)
-    def verify_install(self, check_id: str):
-        return self.send("verify_install", check_id)
+    def verify_install(self, check_id: str, *, delay_ms: int | None = None):
+        return self.send("verify_install", check_id, delay_ms=delay_ms)
 
     # whatsapp: bridge.linking, bridge.reconcile
     def start_whatsapp_session(self, salon_id: int):
@@ -62,8 +62,8 @@ class Jobs:
     def on_whatsapp_connected(self, salon_id: int):
         return self.send("on_whatsapp_connected", salon_id)
 
-    def activate_integration(self, salon_id: int):
-        return self.send("activate_integration", salon_id)
+    def activate_integration(self, salon_id: int, *, delay_ms: int | None = None):
+        return self.send("activate_integration", salon_id, delay_ms=delay_ms)
 
     def send_welcome(self, salon_id: int):
         return self.send("send_welcome", salon_id)
@@ -75,14 +75,15 @@ class Jobs:
         return self.send("reconcile_onboardings", older_than_s)
 
     # sync: workers.sync
-    def sync_salon(self, salon_id: int, kind: str = "full", *, delay_ms: int | None = None):
-        return self.send("sync_salon", salon_id, kind, delay_ms=delay_ms)
+    def sync_salon(self, salon_id: int, kind: str = "full", run_id: int = 0, *, delay_ms: int | None = None):
+        # run_id only when continuing a run (a re-enqueue while waiting for YCLIENTS budget)
+        return self.send("sync_salon", salon_id, kind, *((run_id,) if run_id else ()), delay_ms=delay_ms)
 
-    def sync_schedules(self, salon_id: int):
-        return self.send("sync_schedules", salon_id)
+    def sync_schedules(self, salon_id: int, after_staff: int = 0, *, delay_ms: int | None = None):
+        return self.send("sync_schedules", salon_id, *((after_staff,) if after_staff else ()), delay_ms=delay_ms)
 
-    def refresh_company(self, salon_id: int):
-        return self.send("refresh_company", salon_id)
+    def refresh_company(self, salon_id: int, *, delay_ms: int | None = None):
+        return self.send("refresh_company", salon_id, delay_ms=delay_ms)
 
     # webhooks and lifecycle: workers.lifecycle
     def process_webhook(self, delivery_id: int):

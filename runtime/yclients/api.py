@@ -8,6 +8,7 @@ from typing import Any, Iterator
 
 from runtime.yclients.client import Reply, YclientsClient, client_from_settings
 from runtime.yclients.errors import PermanentError
+from runtime.yclients.ratelimit import BACKGROUND, INTERACTIVE
 
 CLIENTS_PAGE_SIZE = 200  # the documented maximum of clients/search
 RECORDS_PAGE_SIZE = 200  # undocumented maximum: we paginate by what the server returns anyway
@@ -43,7 +44,7 @@ class YclientsApi:
         body = {"salon_id": int(salon_id), "application_id": self.application_id, "api_key": api_key,
                 "webhook_urls": list(webhook_urls)}
         return self.client.request("POST", "/marketplace/partner/callback/redirect", json=body,
-                                   allow_redirects=False, user_auth=False)
+                                   allow_redirects=False, user_auth=False, budget_caller=f"activation:{int(salon_id)}")
 
     def integration_status(self, salon_id: int) -> dict:
         reply = self.client.request("GET", f"/marketplace/salon/{int(salon_id)}/application/{self.application_id}",
@@ -195,8 +196,29 @@ def pages(fetch, start_page: int = 1, done: int = 0, max_pages: int = MAX_PAGES,
         ahead.shutdown(wait=False, cancel_futures=True)
 
 
+# A sync's call that would wait longer than this for budget raises BudgetWait instead (workers/sync/ checkpoints
+# and re-enqueues itself with the wait as its delay): no worker thread sleeps for budget.
+BACKGROUND_MAX_HOLD = 1.0
+
+
 def api_from_settings(settings, redis_client=None) -> YclientsApi:
-    return YclientsApi(client_from_settings(settings, redis_client), settings.yclients_app_id)
+    """The syncs' API: BACKGROUND priority (only what interactive calls leave), never holding a thread longer
+    than BACKGROUND_MAX_HOLD for budget."""
+    return YclientsApi(client_from_settings(settings, redis_client, priority=BACKGROUND,
+                                            max_hold=BACKGROUND_MAX_HOLD), settings.yclients_app_id)
+
+
+# An onboarding job's call that would wait longer than this for budget raises BudgetWait: the activation comes
+# back in a new message at its turn (its place in the line of waiting interactive callers is kept), the welcome
+# does without the company card. Worker threads stay free for the welcomes and messages of other owners.
+INTERACTIVE_MAX_HOLD = 1.0
+
+
+def priority_api_from_settings(settings, redis_client=None) -> YclientsApi:
+    """INTERACTIVE priority for onboarding jobs an owner waits for (the activation callback, the welcome's
+    company card when the install check's copy is gone); BudgetWait past INTERACTIVE_MAX_HOLD."""
+    return YclientsApi(client_from_settings(settings, redis_client, priority=INTERACTIVE,
+                                            max_hold=INTERACTIVE_MAX_HOLD), settings.yclients_app_id)
 
 
 # An owner is waiting on the page: the install check gives up fast and says "try again in a minute"
@@ -207,8 +229,8 @@ INTERACTIVE_BUDGET_WAIT = 5.0
 
 
 def interactive_api_from_settings(settings, redis_client=None) -> YclientsApi:
-    """The same shared budget as every other call, with short timeouts for the install check."""
-    client = client_from_settings(settings, redis_client)
+    """INTERACTIVE priority in the same shared budget, with short timeouts for the install check."""
+    client = client_from_settings(settings, redis_client, priority=INTERACTIVE)
     client.timeout = min(client.timeout, INTERACTIVE_TIMEOUT)
     client.attempts = INTERACTIVE_ATTEMPTS
     if getattr(client.limiter, "max_wait", None) is not None:

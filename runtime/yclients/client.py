@@ -1,6 +1,8 @@
 """The YCLIENTS HTTP client: auth headers, timeouts, the {success,data,meta} envelope, error classes.
 
-Every request first takes budget from the shared limiter (ratelimit.py), including its own retries.
+Every request first takes budget from the shared limiter (ratelimit.py), including its own retries, at the
+client's priority (interactive or background). A background client may raise ratelimit.BudgetWait before
+sending anything: the sync that called it checkpoints and re-enqueues itself with that delay.
 Transient failures are retried in-process a few times (429 honours Retry-After, 5xx/network back
 off with jitter) before the error propagates to the actor, whose Retries middleware takes over.
 """
@@ -19,7 +21,7 @@ from runtime import metrics
 from runtime.logs import redact
 from runtime.redis_client import redis_client as make_redis
 from runtime.yclients.errors import AccessDenied, PermanentError, RateLimited, TransientError, YclientsError
-from runtime.yclients.ratelimit import SlidingWindowLimiter
+from runtime.yclients.ratelimit import INTERACTIVE, SlidingWindowLimiter
 
 logger = logging.getLogger("aiadmin.yclients")
 
@@ -111,14 +113,15 @@ class YclientsClient:
         return headers
 
     def request(self, method: str, path: str, *, params=None, json=None, allow_redirects: bool = True,
-                accept_status: tuple[int, ...] = (), user_auth: bool = True) -> Reply:
-        """One logical call with bounded in-process retries of transient errors."""
+                accept_status: tuple[int, ...] = (), user_auth: bool = True, budget_caller: str | None = None) -> Reply:
+        """One logical call with bounded in-process retries of transient errors. `budget_caller` names the
+        caller in the limiter's line of waiting interactive callers (kept when it comes back in a new message)."""
         attempt = 0
         while True:
             attempt += 1
             try:
                 return self._once(method, path, params=params, json=json, allow_redirects=allow_redirects,
-                                  accept_status=accept_status, user_auth=user_auth)
+                                  accept_status=accept_status, user_auth=user_auth, budget_caller=budget_caller)
             except RateLimited as exc:
                 if attempt >= self.attempts:
                     raise
@@ -131,9 +134,13 @@ class YclientsClient:
                 logger.info("YCLIENTS transient error on %s %s (%s); retry in %.1fs", method, path, exc, pause)
                 self.sleep(pause)
 
-    def _once(self, method, path, *, params, json, allow_redirects, accept_status, user_auth) -> Reply:
+    def _once(self, method, path, *, params, json, allow_redirects, accept_status, user_auth,
+              budget_caller=None) -> Reply:
         if self.limiter is not None:
-            self.limiter.acquire()
+            if budget_caller:
+                self.limiter.acquire(budget_caller)
+            else:
+                self.limiter.acquire()
         url = self.base_url + path
         self.requests_made += 1
         try:
@@ -185,9 +192,12 @@ class YclientsClient:
         return Reply(status, payload.get("data"), meta or {}, headers)
 
 
-def client_from_settings(settings, redis_client=None) -> YclientsClient:
-    """The worker's client: the shared limiter on the worker's Redis, timeouts from settings."""
-    limiter = SlidingWindowLimiter(redis_client or make_redis(settings), settings.yclients_rate_limit)
+def client_from_settings(settings, redis_client=None, *, priority: str = INTERACTIVE,
+                         max_hold: float | None = None) -> YclientsClient:
+    """A client over the shared limiter on the worker's Redis, timeouts from settings. `priority` and
+    `max_hold` are the limiter's (ratelimit.py): background clients of syncs get BudgetWait past `max_hold`."""
+    limiter = SlidingWindowLimiter(redis_client or make_redis(settings), settings.yclients_rate_limit,
+                                   priority=priority, max_hold=max_hold)
     return YclientsClient(settings.yclients_api_url, settings.yclients_partner_token,
                           user_token=settings.yclients_user_token, partner_id=settings.yclients_partner_id,
                           timeout=settings.http_timeout,

@@ -38,7 +38,7 @@ class Limiter:
     def __init__(self):
         self.count = 0
 
-    def acquire(self):
+    def acquire(self, caller=None):
         self.count += 1
 
 

@@ -36,7 +36,7 @@ def uninstall_salon(salon_id: int) -> None:
 def disconnect_salon(salon_id: int) -> None:
     """Partner-side disconnect: uninstall the app in YCLIENTS, then locally (what `aiadmin disconnect` does).
     A YCLIENTS refusal (4xx) changes nothing here and goes to `aiadmin failed`."""
-    disconnect.disconnect(api=current().yclients, salon_id=salon_id, source="support", **_parts())
+    disconnect.disconnect(api=current().yclients_interactive, salon_id=salon_id, source="support", **_parts())
 
 
 @actor(queue_name=LIFECYCLE_QUEUE, time_limit=60_000, throws=PERMANENT)

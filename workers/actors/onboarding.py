@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from workers.onboarding import activation, connected, install_check, reconcile, welcome
-from workers.onboarding.activation import ActivationRejected
+from workers.onboarding.activation import ActivationDeferred, ActivationRejected
 from workers.onboarding.deps import Deps
 from workers.process import current
 from workers.registry import actor
@@ -13,7 +13,8 @@ QUEUE = "onboarding"
 
 
 def _deps() -> Deps:
-    return Deps.of(current())
+    # Every YCLIENTS call of onboarding is one an owner waits for: interactive priority in the shared budget.
+    return Deps.of(current(), interactive=True)
 
 
 # The owner is waiting on the redirect: its own queue (never behind activation or welcome jobs), no Dramatiq
@@ -25,7 +26,10 @@ INTERACTIVE_QUEUE = "interactive"
 def verify_install(check_id: str) -> None:
     """Ask YCLIENTS whether the redirect's branches are being installed; the verdict goes to Redis."""
     c = current()
-    install_check.check_install(c.yclients_interactive, c.redis, check_id)
+    try:
+        install_check.check_install(c.yclients_interactive, c.redis, check_id)
+    except install_check.CheckDeferred as wait:  # other owners are ahead in the budget: our turn comes later
+        c.jobs.verify_install(check_id, delay_ms=wait.delay_ms)
 
 
 @actor(queue_name=QUEUE, time_limit=60_000)
@@ -39,8 +43,13 @@ def on_whatsapp_connected(salon_id: int) -> None:
 @actor(queue_name=QUEUE, max_retries=8, min_backoff=1_000, max_backoff=120_000, time_limit=300_000,
        throws=(ActivationRejected,), on_retry_exhausted="activation_exhausted")
 def activate_integration(salon_id: int) -> None:
-    """POST the activation callback to YCLIENTS (idempotent; one per salon at a time)."""
-    activation.activate(salon_id, _deps())
+    """POST the activation callback to YCLIENTS (idempotent; one per salon at a time). Waiting for budget is not a
+    failure: the same activation comes back with a delay (a new message, no retry burnt, no thread held)."""
+    deps = _deps()
+    try:
+        activation.activate(salon_id, deps)
+    except ActivationDeferred as wait:
+        deps.jobs.activate_integration(salon_id, delay_ms=wait.delay_ms)
 
 
 @actor(queue_name=QUEUE, max_retries=3, time_limit=60_000)

@@ -5,6 +5,7 @@ import json
 import sys
 
 from runtime.yclients.errors import YclientsError
+from runtime.yclients.ratelimit import RateLimitTimeout
 from workers.cli.common import EXIT_OK, CliError, connect, out, positive_id
 from workers.lifecycle.disconnect import disconnect
 from workers.support.errors import NotFound
@@ -38,11 +39,14 @@ def cmd_disconnect(container, args) -> int:
         if answer.strip() != str(args.salon_id):
             raise CliError("disconnect aborted: the confirmation did not match the salon id")
     try:
-        removed, effect = disconnect(db, args.salon_id, api=container.yclients, waha=container.gateway,
+        removed, effect = disconnect(db, args.salon_id, api=container.yclients_interactive, waha=container.gateway,
                                      live=container.live, source="support")
     except YclientsError as exc:
         raise CliError(f"YCLIENTS refused the uninstall of salon {args.salon_id}: {exc.status} "
                        f"{exc.message or exc}; nothing was changed here") from None
+    except RateLimitTimeout:
+        raise CliError(f"the YCLIENTS budget is busy right now; salon {args.salon_id} was not changed: "
+                       "run the command again in a minute") from None
     result = {"salon_id": args.salon_id, "yclients": "uninstalled" if removed else "already_uninstalled",
               "local": effect.outcome, "detail": effect.detail}
     out(json.dumps(result, ensure_ascii=False, sort_keys=True) if args.json else

@@ -6,6 +6,7 @@ from runtime.render import dumps
 from workers.cli.common import EXIT_OK, CliError, connect, out, positive_id
 from workers.support.errors import NotFound
 from workers.support.status import render_status, salon_status
+from workers.sync.budget_wait import waiting_of
 from workers.support.timeline import render_timeline, timeline
 
 
@@ -37,7 +38,8 @@ def cmd_status(container, args) -> int:
     connect(container)
     try:
         live = _live(container)
-        report = salon_status(args.salon_id, live=live, retries=_retries(live, args.salon_id))
+        report = salon_status(args.salon_id, live=live, retries=_retries(live, args.salon_id),
+                              sync_waiting=waiting_of(live.redis, args.salon_id) if live is not None else None)
     except NotFound as exc:
         raise CliError(str(exc)) from None
     out(dumps(report) if args.json else render_status(report))

@@ -1,5 +1,9 @@
 """Activation in YCLIENTS: the partner callback, sent once per salon, with its outcome recorded.
 
+Priority: the callback is an INTERACTIVE call in the shared YCLIENTS budget; when it would wait for budget
+longer than a worker thread may hold (BudgetWait), the activation is re-enqueued with that delay
+(ActivationDeferred) and keeps its place in the line of waiting interactive callers.
+
 Idempotency: an active salon is skipped; a lease (owner = message id) lets one message at a time
 call YCLIENTS; the api_key and webhook_key are generated and committed BEFORE the call and reused
 by retries, so a retry never rotates them. No transaction is open across the HTTP call.
@@ -7,6 +11,7 @@ by retries, so a retry never rotates them. No transaction is open across the HTT
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 
 from models import salon as S
@@ -16,6 +21,7 @@ from models.timeline import record
 from workers.sync.lease import Lease
 from runtime.yclients.api import ALREADY_INSTALLED
 from runtime.yclients.errors import PermanentError
+from runtime.yclients.ratelimit import BudgetWait
 from runtime import metrics
 
 logger = logging.getLogger("aiadmin.onboarding")
@@ -26,6 +32,15 @@ LEASE_TTL = 30.0  # refreshed while the holder lives; a crashed holder frees it 
 
 class ActivationRejected(Exception):
     """YCLIENTS refused the activation for good (401, 422, a 403 that is not 'already installed')."""
+
+
+class ActivationDeferred(Exception):
+    """The callback has to wait for YCLIENTS budget longer than a worker thread may hold: the actor re-enqueues
+    the activation with `delay_ms` (a new message, not a retry)."""
+
+    def __init__(self, delay_ms: int):
+        super().__init__(f"activation waits {delay_ms} ms for YCLIENTS budget")
+        self.delay_ms = delay_ms
 
 
 def webhook_url(settings, webhook_key: str) -> str:
@@ -51,7 +66,15 @@ def activate(salon_id: int, deps) -> str:
         if first_attempt:
             deps.live.publish(salon_id, "activation", {"status": "started", "code": "activation_started"},
                               state=S.ACTIVATING)
-        location = _call(salon_id, deps, api_key, webhook_key)
+        try:
+            location = _call(salon_id, deps, api_key, webhook_key)
+        except BudgetWait as exc:
+            # Other owners' calls are ahead in the shared budget: come back at our turn (our place in the line is
+            # kept, runtime/yclients/ratelimit.py) instead of sleeping in a worker thread. Nothing was sent; this
+            # attempt does not count.
+            Salon.update(activation_attempts=Salon.activation_attempts - 1).where(
+                (Salon.salon_id == salon_id) & (Salon.activation_attempts > 0)).execute()
+            raise ActivationDeferred(max(100, math.ceil(exc.seconds * 1000))) from None
         _succeed(salon_id, deps, location)
         return "activated"
     finally:

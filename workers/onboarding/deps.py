@@ -18,8 +18,11 @@ class Deps:
     message_id: str | None = None  # the Dramatiq message being processed (lease owner)
 
     @classmethod
-    def of(cls, container) -> "Deps":
-        """The parts of the worker's container (runtime.container.Container), for the message being processed."""
+    def of(cls, container, *, interactive: bool = False) -> "Deps":
+        """The parts of the worker's container (runtime.container.Container), for the message being processed.
+        `interactive`: YCLIENTS calls an owner waits for (activation, the welcome) get the interactive priority;
+        otherwise the background API of the syncs (runtime/yclients/ratelimit.py)."""
+        api = container.yclients_priority if interactive else container.yclients
         return cls(settings=container.settings, database=container.database, redis=container.redis,
-                   live=container.live, api=container.yclients, jobs=container.jobs,
+                   live=container.live, api=api, jobs=container.jobs,
                    message_id=current_message_context().get("message_id"))

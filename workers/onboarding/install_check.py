@@ -8,19 +8,66 @@ check ends the check at once: a forged id costs at most two YCLIENTS calls.
 """
 from __future__ import annotations
 
+import json
 import logging
+import math
 import re
 import time
 import unicodedata
 
 from models import install_check as ic
-from runtime.yclients.errors import YclientsError
-from runtime.yclients.ratelimit import RateLimitTimeout
+from runtime.yclients.errors import PermanentError, YclientsError
+from runtime.yclients.ratelimit import BudgetWait, RateLimitTimeout, waiting_as
+from workers.sync.company import remember_card
 
 logger = logging.getLogger("aiadmin.install_check")
 
 _QUOTES = re.compile(r"[\"'`«»„“”‘’‚‹›]")
 _DASHES = re.compile(r"[\u2010-\u2015\u2212]")
+
+
+HOLD_SECONDS = 1.0
+ANSWERS_KEY = "aiadmin:install-check:answers:{check}"
+ANSWERS_TTL = 300
+
+
+class CheckDeferred(Exception):
+    """The check has to wait for YCLIENTS budget longer than a worker thread may hold: re-enqueue it in `delay_ms`
+    (the request and the owner's checking page stay; answers already had are kept)."""
+
+    def __init__(self, delay_ms: int):
+        super().__init__(f"install check waits {delay_ms} ms for YCLIENTS budget")
+        self.delay_ms = delay_ms
+
+
+class Remembered:
+    """The check's YCLIENTS answers so far (application status, company card), kept in Redis for a deferred check."""
+
+    def __init__(self, api, redis_client, check: str):
+        self.api, self.redis, self.key = api, redis_client, ANSWERS_KEY.format(check=check)
+
+    def _remember(self, field: str, ask):
+        raw = self.redis.hget(self.key, field)
+        if raw is not None:
+            return json.loads(raw)
+        value = ask()
+        self.redis.hset(self.key, field, json.dumps(value, ensure_ascii=False))
+        self.redis.expire(self.key, ANSWERS_TTL)
+        return value
+
+    def installation_status(self, salon_id: int) -> str:
+        return self._remember(f"status:{int(salon_id)}", lambda: self.api.installation_status(salon_id))
+
+    def company(self, salon_id: int):
+        def ask():
+            try:
+                return {"card": self.api.company(salon_id)}
+            except PermanentError as exc:
+                return {"refused": exc.status}
+        answer = self._remember(f"company:{int(salon_id)}", ask)
+        if "refused" in answer:
+            raise PermanentError(str(answer["refused"]), status=answer["refused"])
+        return answer["card"]
 
 
 def normalise_title(text: str | None) -> str:
@@ -34,13 +81,26 @@ def titles_match(signed_name: str, title: str | None) -> bool:
     return title is None or normalise_title(signed_name) == normalise_title(title)
 
 
-def decide(api, salon_ids: list[int], salon_name: str, now=time.time) -> ic.Verdict:
-    """The verdict for one redirect; raises YclientsError/RateLimitTimeout when YCLIENTS cannot say."""
+def _card(api, salon_id: int) -> dict | None:
+    """The branch's company card, or None when YCLIENTS does not give it (4xx)."""
+    try:
+        data = api.company(salon_id)
+    except PermanentError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def decide(api, salon_ids: list[int], salon_name: str, now=time.time, cards: dict | None = None) -> ic.Verdict:
+    """The verdict for one redirect; raises YclientsError/RateLimitTimeout when YCLIENTS cannot say.
+    `cards` receives the first branch's company card (kept for the welcome: workers/sync/company.py)."""
     first = salon_ids[0]
     status = api.installation_status(first)
     if status not in ic.ADMITTED:
         return ic.Verdict(ic.REFUSED, reason=f"branch {first}: {status}", checked_at=now())
-    title = api.company_title(first)
+    card = _card(api, first)
+    title = str(card.get("title")) if card and card.get("title") else None
+    if card and cards is not None:
+        cards[first] = card
     if not titles_match(salon_name, title):
         return ic.Verdict(ic.MISMATCH, reason=f"branch {first}: salon_name does not match the company title",
                           checked_at=now())
@@ -61,13 +121,26 @@ def check_install(api, redis_client, check: str, now=time.time) -> ic.Verdict | 
         return existing
     if request is None or not request.salon_ids:
         return None
+    cards: dict = {}
     try:
-        verdict = decide(api, request.salon_ids, request.salon_name, now)
+        # In the line of waiting owners as this check (its place kept across messages); past HOLD_SECONDS of
+        # waiting the job is re-enqueued (CheckDeferred) instead of holding a worker thread, and asks again
+        # only what it does not know yet (Remembered).
+        with waiting_as(f"check:{check}", max_hold=HOLD_SECONDS):
+            verdict = decide(Remembered(api, redis_client, check), request.salon_ids, request.salon_name, now, cards)
+    except BudgetWait as exc:
+        raise CheckDeferred(max(100, math.ceil(exc.seconds * 1000))) from None
     except (YclientsError, RateLimitTimeout) as exc:
         # The owner is told to try again in a minute; nothing is written anywhere.
         logger.warning("install check for branches %s: YCLIENTS cannot say (%s)", request.salon_ids, exc)
         verdict = ic.Verdict(ic.UNAVAILABLE, reason=type(exc).__name__, checked_at=now())
     if verdict.status in (ic.REFUSED, ic.MISMATCH):
         logger.warning("install check refused for branches %s: %s", request.salon_ids, verdict.reason)
+    redis_client.delete(ANSWERS_KEY.format(check=check))  # kept only while a deferred check is unfinished
+    if verdict.status == ic.CONFIRMED:
+        for salon_id, card in cards.items():
+            # The welcome names the salon by this card; keeping it saves the welcome a YCLIENTS call that
+            # could wait behind a busy budget (issue 17: welcome <= 5 s after activation).
+            remember_card(redis_client, salon_id, card)
     ic.write_verdict(redis_client, check, verdict)
     return verdict

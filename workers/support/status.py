@@ -98,9 +98,11 @@ def last_error_of(salon: Salon, retries: list[dict], syncs: list[dict | None], f
     return {"at": at, "error": text, "source": source}
 
 
-def salon_status(salon_id: int, live=None, retries: list[dict] | None = None) -> dict[str, Any]:
+def salon_status(salon_id: int, live=None, retries: list[dict] | None = None,
+                 sync_waiting: dict | None = None) -> dict[str, Any]:
     """The report as a stable dict (the `status --json` contract); `live` adds the onboarding snapshot state,
-    `retries` the recorded attempts of failing jobs (workers/retry_state.read)."""
+    `retries` the recorded attempts of failing jobs (workers/retry_state.read), `sync_waiting` a sync paused
+    for YCLIENTS budget ({"what", "seconds_left"}, workers/sync/budget_wait.waiting_of)."""
     salon = get_salon(salon_id)
     sent, sent_at = welcome_of(salon)
     failures = Failure.select().where(Failure.salon_id == salon.salon_id)
@@ -120,6 +122,7 @@ def salon_status(salon_id: int, live=None, retries: list[dict] | None = None) ->
         "open_failures": failures.where(Failure.status == OPEN).count(),
         "requeued_failures": failures.where(Failure.status == REQUEUED).count(),
         "updated_at": iso(salon.updated_at),
+        "sync_waiting": sync_waiting or None,
     }
     attempts = retries_of(retries or [])
     latest_failure = failures.where(Failure.status == OPEN).order_by(Failure.created_at.desc()).first()
@@ -153,6 +156,10 @@ def render_status(report: dict[str, Any]) -> str:
         took = f", took {sync['duration_seconds']:.1f}s" if sync["duration_seconds"] is not None else ""
         lines.append(f"  last sync:      {sync['kind']} {sync['status']} started {sync['started_at']}{took}"
                      + (f": {sync['error']}" if sync["error"] else ""))
+    waiting = report.get("sync_waiting")
+    if waiting:
+        lines.append(f"  sync waiting:   {waiting['what']} sync waiting for YCLIENTS budget, resumes in "
+                     f"~{waiting['seconds_left']:.0f}s (interactive calls go first)")
     full = report.get("last_full_sync")
     if full and (sync is None or full["id"] != sync["id"]):
         lines.append(f"  last full sync: {full['status']} started {full['started_at']}"

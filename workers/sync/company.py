@@ -1,9 +1,10 @@
 """The salon's company card: fetched from YCLIENTS, stored (models/company.py), and used for the salon's
-title and timezone. Stored on every full sync, refreshed weekly by the clock, and fetched on demand when
-something needs it before the first sync (the welcome message)."""
+title and timezone. Stored on every full sync, refreshed weekly by the clock, and taken from the install check's
+read of it (kept in Redis a day) or fetched on demand when something needs it before the first sync (the welcome)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 
 from models import salon as S
@@ -12,11 +13,16 @@ from models.db import utcnow
 from models.salon import Salon
 from models.timeline import record
 from runtime.yclients.errors import PermanentError
+from runtime.yclients.ratelimit import BudgetWait
 from workers.sync.mapping import zone
 
 logger = logging.getLogger("aiadmin.sync.company")
 
 REFRESH_AFTER = dt.timedelta(days=7)
+# The card read by the redirect's install check, kept until the welcome stores it (an onboarding is long done
+# within a day; after that the welcome fetches it again).
+CARD_KEY = "aiadmin:company-card:{salon_id}"
+CARD_TTL_SECONDS = 86400
 
 
 def _text(value, limit: int) -> str:
@@ -56,15 +62,37 @@ def refresh_company(salon_id: int, deps) -> Company:
     return store_company(salon_id, deps.api.company(salon_id), deps.database)
 
 
+def remember_card(redis_client, salon_id: int, data: dict) -> None:
+    """Keep the card the install check just read (before the salon exists), for ensure_company."""
+    redis_client.set(CARD_KEY.format(salon_id=int(salon_id)), json.dumps(data, ensure_ascii=False),
+                     ex=CARD_TTL_SECONDS)
+
+
+def remembered_card(redis_client, salon_id: int) -> dict | None:
+    raw = redis_client.get(CARD_KEY.format(salon_id=int(salon_id)))
+    try:
+        data = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def ensure_company(salon_id: int, deps) -> Company | None:
-    """The stored card, fetched first if there is none yet. A refusal (4xx) leaves None: callers fall back."""
+    """The stored card; else the one the install check read (no YCLIENTS call); else fetched now (deps.api).
+    A refusal (4xx) leaves None: callers fall back."""
     row = Company.get_or_none(Company.salon_id == salon_id)
     if row is not None:
         return row
+    card = remembered_card(deps.redis, salon_id)
+    if card is not None:
+        return store_company(salon_id, card, deps.database)
     try:
         return refresh_company(salon_id, deps)
     except PermanentError as exc:
         logger.warning("salon %s: company card unavailable (%s %s)", salon_id, exc.status, exc.message)
+        return None
+    except BudgetWait:  # not worth waiting for: the stored title (confirmed by the install check) will do
+        logger.info("salon %s: company card not fetched now (YCLIENTS budget busy)", salon_id)
         return None
 
 

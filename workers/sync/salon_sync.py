@@ -4,7 +4,10 @@ Each page is fetched, then upserted together with its checkpoint in ONE transact
 either loses the whole page (it is fetched again) or keeps it with the checkpoint past it: no gaps,
 no duplicates. One actor run works for at most `budget` seconds, then returns "continue" and the
 actor re-enqueues itself; the next run resumes from the SyncRun checkpoints. One sync per salon runs
-at a time (a heartbeat-refreshed lease, owner = message id).
+at a time (a heartbeat-refreshed lease, owner = message id). A fetch that would wait for YCLIENTS budget
+raises BudgetWait instead (the background priority, runtime/yclients/ratelimit.py): the run notes it is
+waiting, releases its lease and raises WaitingForBudget, and the actor re-enqueues the same run with that
+delay (workers/sync/budget_wait.py), so no worker thread sleeps for budget.
 """
 from __future__ import annotations
 
@@ -21,6 +24,8 @@ from models.timeline import record
 from runtime import metrics
 from runtime.yclients.api import pages
 from runtime.yclients.errors import AccessDenied, PermanentError
+from runtime.yclients.ratelimit import BudgetWait
+from workers.sync.budget_wait import WaitingForBudget, clear_waiting, delay_ms, note_waiting
 from workers.sync.company import refresh_company, salon_today, salon_zone
 from workers.sync.lease import Lease
 from workers.sync.mapping import ENTITIES, upsert
@@ -90,11 +95,17 @@ def current_run(salon_id: int, kind: str, deps) -> SyncRun:
 
 
 def sync_salon(salon_id: int, kind: str, deps, *, budget: float = DEFAULT_BUDGET, clock=time.monotonic,
-               progress_interval: float = 0.3) -> str:
-    """Returns 'done', 'continue' (re-enqueue me), 'busy' (another message holds the salon) or 'skipped'."""
+               progress_interval: float = 0.3, run_id: int = 0) -> str:
+    """Returns 'done', 'continue' (re-enqueue me), 'busy' (another message holds the salon) or 'skipped'.
+    Raises WaitingForBudget (after checkpointing and releasing the lease) when YCLIENTS budget is not free for
+    background work now: the actor re-enqueues `resume` with that delay. `run_id` names the run a re-enqueued
+    message continues: if it has ended meanwhile (another message finished it), this one is skipped."""
     salon = Salon.get_or_none(Salon.salon_id == salon_id)
     if salon is None or salon.state not in SYNCABLE_STATES:
         logger.info("sync of salon %s skipped (state %s)", salon_id, salon and salon.state)
+        return "skipped"
+    if run_id and not SyncRun.select().where((SyncRun.id == run_id) & (SyncRun.status == RUNNING)).exists():
+        logger.info("sync of salon %s skipped: run %s has ended", salon_id, run_id)
         return "skipped"
     lease = Lease(deps.redis, f"sync:{salon_id}", owner=deps.message_id, ttl=LEASE_TTL)
     if not lease.acquire():
@@ -102,6 +113,7 @@ def sync_salon(salon_id: int, kind: str, deps, *, budget: float = DEFAULT_BUDGET
         return "busy"
     lease.start_heartbeat()
     runner = None
+    run = None
     try:
         run = current_run(salon_id, kind, deps)
         runner = _Runner(salon_id, run, deps, Progress(deps.live, salon_id, progress_interval),
@@ -110,6 +122,14 @@ def sync_salon(salon_id: int, kind: str, deps, *, budget: float = DEFAULT_BUDGET
             return "continue"
         finish(salon_id, run.id, deps)
         return "done"
+    except BudgetWait as exc:
+        # Every page fetched so far is committed with its checkpoint; nothing was sent for this one.
+        delay = delay_ms(exc)
+        if note_waiting(deps.redis, salon_id, kind, delay) and runner is not None:
+            runner.report_waiting(delay)
+        logger.info("sync of salon %s waits %.1fs for YCLIENTS budget (run %s)", salon_id, delay / 1000.0,
+                    run.id if run else None)
+        raise WaitingForBudget(delay, {"salon_id": salon_id, "kind": kind, "run_id": run.id if run else 0}) from None
     except Exception as exc:
         if isinstance(exc, AccessDenied):
             text = access_denied_text(runner.entity if runner else "", exc)
@@ -129,6 +149,7 @@ class _Runner:
         self.checkpoints = dict(run.checkpoints)
         self.deadline, self.clock = deadline, clock
         self.entity = ""  # the entity being fetched (names an access failure)
+        self._moving = False  # a page was saved in this run (the "waiting for budget" note is cleared)
 
         self.tz = salon_zone(salon_id)
 
@@ -147,11 +168,21 @@ class _Runner:
                 return False
         return True
 
+    def report_waiting(self, delay: int) -> None:
+        """The page keeps showing the run's progress, with why it pauses and for how long."""
+        point = self.checkpoints.get(self.entity, {})
+        self.progress.report("running", self.entity, int(point.get("done", 0) or 0), int(point.get("total", 0) or 0),
+                             force=True, checkpoints=self.checkpoints, waiting="yclients_budget",
+                             retry_in_s=round(delay / 1000.0, 1))
+
     def _all_done(self) -> bool:
         return all(cp.get("status") == "done" for cp in self.checkpoints.values())
 
     def _save(self, entity, cp, items=None, fetched_at=None) -> None:
         """Rows and checkpoint in one transaction: the checkpoint never points past uncommitted rows."""
+        if not self._moving:
+            clear_waiting(self.deps.redis, self.salon_id)  # got budget again: no longer "waiting"
+            self._moving = True
         self.checkpoints[entity] = cp
         with self.deps.database.atomic():
             if items is not None:

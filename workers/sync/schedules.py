@@ -16,6 +16,7 @@ from models.salon import Salon
 from models.schedule import StaffSchedule
 from models.synced import Staff
 from runtime.yclients.errors import AccessDenied
+from workers.sync.budget_wait import BudgetWait, WaitingForBudget, delay_ms
 from workers.sync.company import salon_today, salon_zone
 from workers.sync.salon_sync import SyncAccessDenied, access_denied_text
 from workers.sync.lease import Lease
@@ -84,8 +85,11 @@ def _fetch(deps, salon_id: int, staff_id: int, start: dt.date, end: dt.date) -> 
         raise SyncAccessDenied(access_denied_text("schedules", exc)) from exc
 
 
-def sync_schedules(salon_id: int, deps, days: int = DAYS, today: dt.date | None = None) -> int | None:
-    """Refresh the salon's schedules; returns the rows stored, or None when skipped (not active / busy)."""
+def sync_schedules(salon_id: int, deps, days: int = DAYS, today: dt.date | None = None,
+                   after_staff: int = 0) -> int | None:
+    """Refresh the salon's schedules; returns the rows stored, or None when skipped (not active / busy).
+    Staff members are stored one by one in id order; when YCLIENTS budget is not free for background work,
+    raises WaitingForBudget to resume after the last one stored (`after_staff`)."""
     salon = Salon.get_or_none(Salon.salon_id == salon_id)
     if salon is None or salon.state != S.ACTIVE:
         return None
@@ -100,7 +104,12 @@ def sync_schedules(salon_id: int, deps, days: int = DAYS, today: dt.date | None 
         staff_ids = bookable_staff(salon_id)
         stored = 0
         for staff_id in staff_ids:
-            fetched = _fetch(deps, salon_id, staff_id, start, end)
+            if staff_id <= after_staff:
+                continue  # stored by the run this one resumes
+            try:
+                fetched = _fetch(deps, salon_id, staff_id, start, end)
+            except BudgetWait as exc:
+                raise WaitingForBudget(delay_ms(exc), {"after_staff": after_staff}) from None
             rows = [r for r in schedule_rows(salon_id, staff_id, fetched, tz, utcnow()) if start <= r["date"] <= end]
             with deps.database.atomic():
                 (StaffSchedule.delete().where((StaffSchedule.salon_id == salon_id) &
@@ -109,6 +118,7 @@ def sync_schedules(salon_id: int, deps, days: int = DAYS, today: dt.date | None 
                 if rows:
                     StaffSchedule.insert_many(rows).execute()
             stored += len(rows)
+            after_staff = staff_id
         with deps.database.atomic():  # past days and staff no longer bookable drop out
             (StaffSchedule.delete().where((StaffSchedule.salon_id == salon_id) &
                                           ((StaffSchedule.date < start) |

@@ -39,7 +39,7 @@ def broker(settings, database, redis_client):
     stub = StubBroker(middleware=build_middleware(database, live))
     registry.declare(stub)
     process.install(container_for(settings, database, redis_client, "worker", broker=stub, jobs=Jobs(stub),
-                                  live=live, yclients=DownApi()))
+                                  live=live, yclients=DownApi(), yclients_priority=DownApi()))
     worker = Worker(stub, queues={"sync", "onboarding"}, worker_timeout=50, worker_threads=1)
     worker.start()
     yield stub

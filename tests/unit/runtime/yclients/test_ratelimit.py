@@ -91,3 +91,144 @@ def test_a_safety_margin_keeps_each_window_a_little_longer(redis_client):
     assert lim.try_acquire() == 0
     clock.ms += 1000
     assert lim.try_acquire() == pytest.approx(0.1, abs=0.01)
+
+
+# -- priority: interactive calls first, background only what they leave (the rule lives in the Lua script) ------
+
+from runtime.yclients.ratelimit import (BACKGROUND, DEMAND_GRACE_MS, BudgetWait, background_limit,  # noqa: E402
+                                        reserve)
+
+
+def background(redis_client, text, clock, **kw):
+    return limiter(redis_client, text, clock, priority=BACKGROUND, **kw)
+
+
+def test_the_reserve_is_derived_from_each_window():
+    assert (reserve(5), reserve(200), reserve(1), reserve(2)) == (1, 30, 0, 1)
+    assert (background_limit(5), background_limit(200), background_limit(1)) == (4, 170, 1)
+
+
+def test_background_stops_at_the_reduced_limit_and_interactive_still_finds_the_slot(redis_client):
+    clock = Clock()
+    sync, owner = background(redis_client, "5/s", clock), limiter(redis_client, "5/s", clock)
+    assert [sync.try_acquire() for _ in range(4)] == [0.0] * 4
+    assert sync.try_acquire() > 0  # the fifth request of the second is kept for interactive calls
+    assert owner.try_acquire() == 0.0
+    assert owner.try_acquire() > 0  # and the budget itself still holds for everyone
+
+
+def test_the_minute_reserve_holds_across_processes(redis_client):
+    clock = Clock()
+    syncs = [background(redis_client, "5/s,200/min", clock) for _ in range(3)]  # three worker processes
+    admitted = 0
+    for _ in range(55):  # 55 seconds (inside one minute) of syncs asking as fast as they may
+        for sync in syncs:
+            while sync.try_acquire() == 0.0:
+                admitted += 1
+        clock.ms += 1000
+    assert admitted == 170  # 200/min less the reserve of 30, though every 1 s window had room
+    owner = limiter(redis_client, "5/s,200/min", clock)
+    assert owner.try_acquire() == 0.0
+
+
+def test_background_steps_aside_while_an_interactive_caller_waits(redis_client):
+    clock = Clock()
+    owner = limiter(redis_client, "5/s", clock)
+    sync = background(redis_client, "5/s", clock)
+    assert [owner.try_acquire() for _ in range(5)] == [0.0] * 5
+    assert owner.try_acquire("owner-1") > 0  # refused: it is now registered as waiting
+    clock.ms += 1000  # the second has passed: the budget has room again ...
+    assert sync.try_acquire() > 0  # ... but not for the sync while the owner waits
+    assert owner.try_acquire("owner-1") == 0.0  # the owner comes back and is served first
+    assert sync.try_acquire() == 0.0  # then the sync may go
+
+
+def test_a_waiting_interactive_callers_demand_lapses_if_it_never_comes_back(redis_client):
+    clock = Clock()
+    owner, sync = limiter(redis_client, "5/s", clock), background(redis_client, "5/s", clock)
+    for _ in range(5):
+        owner.try_acquire()
+    wait = owner.try_acquire("gave-up")  # refused, then its process died
+    clock.ms += int(wait * 1000) + DEMAND_GRACE_MS - 100
+    assert sync.try_acquire() > 0  # still inside its grace
+    clock.ms += 200
+    assert sync.try_acquire() == 0.0
+
+
+def test_the_wait_told_to_background_covers_the_interactive_demand(redis_client):
+    clock = Clock()
+    owner, sync = limiter(redis_client, "5/s,8/min", clock), background(redis_client, "5/s,8/min", clock)
+    for _ in range(8):
+        owner.acquire()
+    wait = owner.try_acquire("owner-2")
+    assert 50 < wait <= 60
+    assert sync.try_acquire() >= wait  # no point asking before the owner has been served
+
+
+def test_background_with_max_hold_raises_budget_wait_instead_of_sleeping(redis_client):
+    clock = Clock()
+    sync = background(redis_client, "5/s,6/min", clock, max_hold=1.0)
+    for _ in range(5):  # background's share of 6/min is 5
+        sync.acquire()
+    before = clock.ms
+    with pytest.raises(BudgetWait) as caught:
+        sync.acquire()
+    assert caught.value.seconds > 50
+    assert clock.ms == before  # it did not sleep at all: the wait is far beyond max_hold
+
+
+def test_waiting_interactive_callers_keep_their_place_and_come_back_one_slot_apart(redis_client):
+    clock = Clock()
+    owners = [limiter(redis_client, "5/s,200/min", clock) for _ in range(4)]
+    for _ in range(5):
+        owners[0].try_acquire()
+    waits = [owner.try_acquire(f"owner-{i}") for i, owner in enumerate(owners)]  # four callers refused in turn
+    assert waits[0] <= 1.0 and waits == sorted(waits)
+    assert waits[3] >= 3 * 0.3  # three ahead of it, one 200/min slot (0.3 s) each: no crowd retrying at once
+    line = lambda: [m.decode() for m in redis_client.zrange(owners[0].demand_key, 0, -1)]  # noqa: E731
+    assert line() == ["owner-0", "owner-1", "owner-2", "owner-3"]
+    owners[1].try_acquire("owner-1")  # asking again keeps its place
+    assert line() == ["owner-0", "owner-1", "owner-2", "owner-3"]
+    clock.ms += 1000
+    assert owners[3].try_acquire("owner-3") == 0.0  # whoever comes back when there is room is served
+    assert owners[0].try_acquire("owner-0") == 0.0
+    assert line() == ["owner-1", "owner-2"]
+
+
+def test_an_interactive_caller_that_gives_up_leaves_the_line(redis_client):
+    clock = Clock()
+    owner = limiter(redis_client, "5/s,5/min", clock, max_wait=5)
+    for _ in range(5):
+        owner.acquire()
+    with pytest.raises(RateLimitTimeout):
+        owner.acquire()  # the minute is full: it gives up at once
+    assert redis_client.zcard(owner.demand_key) == 0  # no ghost making the callers behind it wait longer
+
+
+def test_interactive_callers_are_served_in_line_unless_one_ahead_is_late(redis_client):
+    clock = Clock()
+    owner = limiter(redis_client, "2/s", clock)
+    assert owner.try_acquire() == 0.0 and owner.try_acquire() == 0.0
+    assert owner.try_acquire("first") > 0 and owner.try_acquire("second") > 0 and owner.try_acquire("third") > 0
+    clock.ms += 1000  # two slots free again
+    assert owner.try_acquire("third") > 0  # two callers ahead are due back: the slots are theirs
+    assert owner.try_acquire("newcomer") > 0  # and a newcomer joins the end of the line
+    assert owner.try_acquire("second") == 0.0  # one ahead (first) and two slots: second may go
+    assert owner.try_acquire("first") == 0.0
+    clock.ms += 1000
+    # "third" was told to come back later; if it is more than LATE_AFTER_MS late, the newcomer goes first.
+    clock.ms += 5000
+    assert owner.try_acquire("newcomer") == 0.0
+
+
+def test_an_activation_goes_ahead_of_install_checks_already_waiting(redis_client):
+    clock = Clock()
+    owner = limiter(redis_client, "1/s", clock)
+    assert owner.try_acquire() == 0.0
+    assert owner.try_acquire("check:a") > 0 and owner.try_acquire("check:b") > 0
+    assert owner.try_acquire("activation:962302") > 0  # an owner who linked WhatsApp, later
+    line = [m.decode() for m in redis_client.zrange(owner.demand_key, 0, -1)]
+    assert line == ["activation:962302", "check:a", "check:b"]
+    clock.ms += 1000
+    assert owner.try_acquire("check:a") > 0  # the activation is due back first
+    assert owner.try_acquire("activation:962302") == 0.0

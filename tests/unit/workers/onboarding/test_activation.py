@@ -158,3 +158,30 @@ def test_401_and_422_end_in_activation_failed_with_the_support_code(settings, da
     assert activation == {"status": "failed", "code": "activation_failed"}
     assert "activation_failed" in kinds(962302)
     assert deps.jobs.calls() == []
+
+
+def test_an_activation_that_would_wait_for_budget_is_deferred_with_its_place_kept(settings, database, redis_client):
+    from runtime.yclients.ratelimit import KEY_PREFIX
+    from tests.fakes.budget import budgeted_pair, fill_log
+    from workers.onboarding.activation import ActivationDeferred
+
+    make_salon()
+    stub = StubYclients()
+    stub.press_connect(962302)
+    _, interactive, admitted = budgeted_pair(stub, redis_client, "5/s,5/min")
+    fill_log(redis_client, 5)  # other owners used the minute
+    deps = deps_for(settings, database, redis_client, interactive)
+    with pytest.raises(ActivationDeferred) as caught:
+        activate(962302, deps)
+    assert caught.value.delay_ms > 50_000  # come back when the minute has room: no thread sleeps meanwhile
+    assert stub.activations == [] and admitted == []
+    salon = Salon.get_by_id(962302)
+    assert salon.state == S.ACTIVATING and salon.activation_attempts == 0  # waiting is not an attempt
+    assert Lease(redis_client, "activation:962302", owner="someone-else").acquire()  # the lease was let go
+    Lease(redis_client, "activation:962302", owner="someone-else").release()
+    line = [m.decode() for m in redis_client.zrange(KEY_PREFIX + "yclients:demand", 0, -1)]
+    assert line == ["activation:962302"]  # its place in the line of waiting owners is kept
+    redis_client.delete(KEY_PREFIX + "yclients")  # the minute has passed
+    assert activate(962302, deps) == "activated"
+    assert len(stub.activations) == 1 and Salon.get_by_id(962302).activation_attempts == 1
+    assert redis_client.zcard(KEY_PREFIX + "yclients:demand") == 0

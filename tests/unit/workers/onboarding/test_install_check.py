@@ -109,3 +109,23 @@ def test_the_worker_reads_the_request_and_any_verdict_in_one_round_trip_and_wake
     # A redirect blocked on the check gets it at once (and so does every later one while it is cached).
     assert ic.wait_verdict(redis_client, "c1", timeout=5) == verdict == ic.wait_verdict(redis_client, "c1", timeout=5)
     assert verdict.confirmed
+
+
+def test_a_check_that_would_wait_for_budget_is_deferred_and_asks_only_what_it_does_not_know(redis_client):
+    from runtime.yclients.ratelimit import KEY_PREFIX
+    from tests.fakes.budget import budgeted_pair, fill_log
+    from workers.onboarding.install_check import CheckDeferred
+
+    yc = marketplace({962302: "pending"}, {962302: "Салон «Пример»"})
+    _, interactive, admitted = budgeted_pair(yc, redis_client, "5/s,6/min")
+    fill_log(redis_client, 5)  # one request left in this minute: the status call gets it, the card must wait
+    ic.open_request(redis_client, "c1", [962302], "Салон «Пример»")
+    with pytest.raises(CheckDeferred) as caught:
+        check_install(interactive, redis_client, "c1")
+    assert caught.value.delay_ms > 50_000  # not sleeping in the worker thread for it
+    assert ic.read_verdict(redis_client, "c1") is None  # the owner's page keeps checking
+    assert [m.decode() for m in redis_client.zrange(KEY_PREFIX + "yclients:demand", 0, -1)] == ["check:c1"]
+    redis_client.delete(KEY_PREFIX + "yclients")  # the minute has passed
+    check_install(interactive, redis_client, "c1")
+    assert ic.read_verdict(redis_client, "c1").confirmed
+    assert yc.calls == [("status", 962302), ("company", 962302)]  # the status was not asked twice

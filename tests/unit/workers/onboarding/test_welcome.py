@@ -85,3 +85,21 @@ def test_a_failed_welcome_still_completes_and_says_so(settings, database, redis_
     snap = deps.live.snapshot(962302)["data"]
     assert snap["welcome"] == {"status": "failed", "code": "welcome_failed"} and Salon.get_by_id(962302).welcome_sent_at is None
     assert snap["complete"]["sync_running"] is False and snap["complete"]["welcome"] == FAILED
+
+
+def test_the_welcome_names_the_salon_by_the_card_the_install_check_read_without_asking_yclients(
+        settings, database, redis_client):
+    from models import install_check as ic
+    from runtime.yclients.stub import StubYclients
+    from workers.onboarding.install_check import check_install
+
+    marketplace = StubYclients()
+    marketplace.press_connect(962302)
+    marketplace.load(962302, company={"title": "Салон «Пример»", "timezone_name": "Europe/Moscow"})
+    ic.open_request(redis_client, "c1", [962302], "Салон «Пример»")
+    check_install(marketplace, redis_client, "c1")
+    active_salon()
+    later = StubYclients()  # YCLIENTS at welcome time: any call would be logged (and wait behind a busy budget)
+    row_id = send_welcome(962302, deps_for(settings, database, redis_client, later))
+    assert later.calls == []
+    assert "Салон «Пример»" in OutboundMessage.get_by_id(row_id).text

@@ -188,3 +188,33 @@ def test_a_refused_schedule_read_is_named_for_support(settings, database, redis_
         upsert("staff", URAL, data.staff())
     with pytest.raises(SyncAccessDenied, match="YCLIENTS не дал доступ к графикам сотрудников: 403 Не указан"):
         sync_schedules(URAL, deps_for(settings, database, redis_client, catalog_salon(data, NoSchedules())))
+
+
+def test_schedules_waiting_for_budget_resume_after_the_last_staff_member_stored(settings, database, redis_client):
+    from runtime.yclients.ratelimit import BudgetWait
+    from workers.sync.budget_wait import WaitingForBudget
+
+    data = Catalog().get(URAL)
+    make_salon(salon_id=URAL, state=S.ACTIVE)
+    store_company(URAL, data.company(), database)
+    with database.atomic():
+        upsert("staff", URAL, data.staff())
+    api = catalog_salon(data)
+    calls = []
+    real = api.staff_schedule
+
+    def staff_schedule(salon_id, staff_id, start, end):
+        calls.append(staff_id)
+        if len(calls) == 2:
+            raise BudgetWait(30.0)  # the second member's read would wait half a minute
+        return real(salon_id, staff_id, start, end)
+
+    api.staff_schedule = staff_schedule
+    deps = deps_for(settings, database, redis_client, api)
+    first, second, third = sorted(s["id"] for s in data.staff())
+    with pytest.raises(WaitingForBudget) as caught:
+        sync_schedules(URAL, deps, today=dt.date(2026, 3, 1))
+    assert caught.value.resume == {"after_staff": first} and caught.value.delay_ms >= 30_000
+    assert sync_schedules(URAL, deps, today=dt.date(2026, 3, 1), after_staff=first) == 2 * 30
+    assert calls == [first, second, second, third]  # the first member is not read again
+    assert StaffSchedule.select().count() == 3 * 30
