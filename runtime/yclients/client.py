@@ -58,9 +58,10 @@ def _snippet(text: str) -> str:
 
 
 def _json(response):
-    """The body as JSON (None when it is not): orjson straight from the bytes when they are UTF-8, as JSON
-    is (RFC 8259); requests' own reading (its charset handling, stdlib json) for anything else."""
-    charset = (response.encoding or "utf-8").lower().replace("_", "-")
+    """The body as JSON (None when it is not): orjson straight from the bytes when the headers say UTF-8
+    (`application/json` without a charset is UTF-8, RFC 8259); requests' own reading (its charset
+    handling and guessing, stdlib json) for anything else."""
+    charset = (response.encoding or "").lower().replace("_", "-")
     try:
         if charset in ("utf-8", "utf8"):
             return json_text.loads(response.content)

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
-
 from operator import itemgetter
+from zoneinfo import ZoneInfo
 
 from peewee import (EXCLUDED, BigIntegerField, BooleanField, CharField, DateTimeField, IntegerField, TextField, chunked,
                     fn)
@@ -180,9 +179,9 @@ def _values(model, fields, batch):
 
 def _execute_prepared(model, batch: list[dict], preserve, where=None) -> bool:
     """The same upsert as one statement prepared for ONE row and executed for all (SQLite `executemany`,
-    PostgreSQL: workers/sync/pg_upsert.py). Building the SQL per value in peewee was ~80 %
-    of the sync's storage time (docs/performance.md); False (use peewee's path) whenever the rows do not
-    fit the template exactly."""
+    PostgreSQL: COPY, workers/sync/pg_upsert.py). Building the SQL per value in peewee was ~80 % of the
+    sync's storage time (docs/performance.md); False (use peewee's path) whenever the rows do not fit the
+    template exactly."""
     fields = [f for f in model._meta.sorted_fields if f.name != "id"]
     names = {f.name for f in fields}
     if any(row.keys() != names for row in batch):

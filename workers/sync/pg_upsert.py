@@ -8,7 +8,7 @@ upsert statement, same conflict target, same newer-wins condition, and the tempo
 again after every statement, whatever else the transaction holds.
 
 Fallbacks, each storing the same rows: a JSON array as one parameter (`json_populate_recordset`) when
-the role may not create temporary tables; `execute_values` when a time carries an offset (psycopg2
+the role may not create temporary tables or no transaction is open (autocommit: it is one statement); `execute_values` when a time carries an offset (psycopg2
 converts it, the text forms would drop it) or an integer is beyond what orjson writes.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ def execute(cursor, model, columns: list[str], sql: str, group: str, values: lis
     values_clause = "VALUES " + group
     if values_clause in sql and not any(isinstance(v, dt.datetime) and v.tzinfo for v in values[0]):
         # (an offset can only come with the page-wide synced_at: the row functions make naive UTC times)
-        if _may_use_temp(cursor):
+        if _in_transaction(cursor) and _may_use_temp(cursor):
             _copy_upsert(cursor, model, columns, sql, values_clause, values)
             return
         if _json_upsert(cursor, model, columns, sql, values_clause, values):
@@ -86,6 +86,14 @@ def _row_type(cursor, model) -> str:
                        (f'"{model._meta.table_name}"',))
         _ROW_TYPES[key] = cursor.fetchone()[0]
     return _ROW_TYPES[key]
+
+
+def _in_transaction(cursor) -> bool:
+    """COPY and the upsert from the temporary table must share a transaction: outside one (autocommit)
+    the COPYed rows would be gone (ON COMMIT DELETE ROWS) before the upsert reads them."""
+    from psycopg2.extensions import TRANSACTION_STATUS_INTRANS
+
+    return cursor.connection.info.transaction_status == TRANSACTION_STATUS_INTRANS
 
 
 def _may_use_temp(cursor) -> bool:

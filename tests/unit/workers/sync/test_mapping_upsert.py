@@ -195,3 +195,17 @@ def test_copy_text_escapes_what_copy_reads_specially():
     row = (None, True, False, 7, "a\\b\tc\nd\re", "plain", dt.datetime(2026, 1, 2, 3, 4, 5, 6))
     assert copy_text([row, row[:1]]) == ("\\N\tTrue\tFalse\t7\ta\\\\b\\tc\\nd\\re\tplain\t2026-01-02 03:04:05.000006\n"
                                        "\\N\n")
+
+
+def test_postgresql_outside_a_transaction_upserts_in_one_statement(database, monkeypatch):
+    """Autocommit: COPY and the upsert would be two transactions (the temporary rows gone in between)."""
+    if database.param != "%s":
+        pytest.skip("PostgreSQL only")
+    from workers.sync import pg_upsert
+
+    taken = []
+    for name in ("_copy_upsert", "_json_upsert"):
+        real = getattr(pg_upsert, name)
+        monkeypatch.setattr(pg_upsert, name, lambda *a, real=real, name=name: taken.append(name) or real(*a))
+    upsert("records", 1, items("records")[:10], NOW)
+    assert taken == ["_json_upsert"] and len(raw("records", 1, database)) == 10
