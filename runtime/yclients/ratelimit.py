@@ -21,9 +21,13 @@ Priority, decided inside the same Lua call so it holds across every process:
   owner who linked WhatsApp is not queued behind the redirects of owners who pressed «Подключить» later.
 - BACKGROUND callers (full, incremental, company and schedule syncs) are admitted only while (a) the line
   is empty, i.e. no interactive caller is waiting, and (b) every window stays under its reserve-reduced
-  limit: `limit - reserve(limit)`, reserve = max(1, round(limit * RESERVE_SHARE)) (none for a limit of 1),
-  i.e. for the official 5/s,200/min background gets 4/s and 170/min, and 1/s + 30/min are always left for
-  interactive calls arriving between two background calls. The reserve is derived from YCLIENTS_RATE_LIMIT;
+  limit: `limit - max(reserve(limit), interactive calls in that window)`, reserve = max(1, round(limit *
+  RESERVE_SHARE)) (none for a limit of 1): for the official 5/s,200/min background gets at most 4/s and
+  170/min, so 1/s + 30/min are always left for interactive calls arriving between two background calls; and
+  while owners are onboarding, background keeps free at least as much of each window as they used in it
+  (after 120 interactive calls in the last minute, background waits until the window holds fewer than 80
+  requests), so the next owner's callback does not find the minute window filled by syncs during a momentary
+  lull in the line. Interactive entries are marked `i:` in the log for this. The reserve is derived from YCLIENTS_RATE_LIMIT;
   there is no setting for it. A background caller refused because owners are waiting is told to wait until
   the last of their entries lapses (at least DEMAND_MIN_WAIT_MS).
 
@@ -87,8 +91,16 @@ redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
 local wait = 0
 for i = 10, #ARGV, 3 do
   local limit = tonumber(ARGV[i])
-  if not interactive then limit = tonumber(ARGV[i + 1]) end
   local w = tonumber(ARGV[i + 2])
+  if not interactive then
+    -- Background keeps free at least as much of this window as interactive calls used in it (the demand of
+    -- the last window is the best guess for the next), and never less than the fixed reserve.
+    local used = 0
+    for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. (now - w), '+inf')) do
+      if string.sub(member, 1, 2) == 'i:' then used = used + 1 end
+    end
+    limit = math.min(tonumber(ARGV[i + 1]), limit - used)
+  end
   local count = redis.call('ZCOUNT', KEYS[1], '(' .. (now - w), '+inf')
   if count >= limit then
     local until_free = w
@@ -220,7 +232,9 @@ class SlidingWindowLimiter:
     def try_acquire(self, caller: str | None = None) -> float:
         """Admit one request now (returns 0.0) or return the seconds to wait before asking again.
         `caller` names an interactive caller's demand entry (one per waiting caller, kept across its retries)."""
-        args = ["" if self.clock_ms is None else int(self.clock_ms()), uuid.uuid4().hex,
+        # An interactive entry is marked `i:` in the log: background work leaves free what interactive work used.
+        member = ("i:" if self.priority == INTERACTIVE else "b:") + uuid.uuid4().hex
+        args = ["" if self.clock_ms is None else int(self.clock_ms()), member,
                 "i" if self.priority == INTERACTIVE else "b", caller or uuid.uuid4().hex, DEMAND_GRACE_MS,
                 DEMAND_MIN_WAIT_MS, self.spacing_ms, LATE_AFTER_MS,
                 FINISH_FIRST_MS if caller and caller.startswith(FINISH_FIRST) else 0]

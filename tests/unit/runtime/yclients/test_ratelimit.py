@@ -131,6 +131,25 @@ def test_the_minute_reserve_holds_across_processes(redis_client):
     assert owner.try_acquire() == 0.0
 
 
+def test_background_leaves_free_as_much_of_each_window_as_interactive_calls_used_in_it(redis_client):
+    clock = Clock()
+    owner, sync = limiter(redis_client, "5/s,200/min", clock), background(redis_client, "5/s,200/min", clock)
+    for _ in range(24):  # an onboarding burst: 120 interactive calls in 24 s, the line empty after each second
+        assert [owner.try_acquire() for _ in range(5)] == [0.0] * 5
+        clock.ms += 1000
+    admitted = 0
+    for _ in range(20):  # a lull: syncs ask as fast as they may for 20 s (still inside the minute)
+        while sync.try_acquire() == 0.0:
+            admitted += 1
+        clock.ms += 1000
+    # The window's free part (80) is no more than what the owners used in it (120): syncs wait (the fixed reserve
+    # alone would have let them take 50 more, and the next owners would find the minute nearly full).
+    assert admitted == 0
+    assert [owner.try_acquire() for _ in range(5)] == [0.0] * 5  # the next owners find their slots
+    clock.ms += 60_000  # the burst has left the window: syncs get their share again
+    assert [sync.try_acquire() for _ in range(4)] == [0.0] * 4
+
+
 def test_background_steps_aside_while_an_interactive_caller_waits(redis_client):
     clock = Clock()
     owner = limiter(redis_client, "5/s", clock)
