@@ -117,7 +117,11 @@ if interactive then
   -- fewer than `room` callers ahead of it in line are still due back (a caller more than ARGV[8] ms late for
   -- its expected return does not hold up the line; it keeps its place for when it comes).
   local rank = redis.call('ZRANK', KEYS[2], ARGV[4])
-  if not rank then rank = redis.call('ZCARD', KEYS[2]) end
+  if not rank then
+    -- Not in line yet: it stands behind those who joined at or before its own place (now, or further ahead for
+    -- a FINISH_FIRST caller), not behind the whole line.
+    rank = redis.call('ZCOUNT', KEYS[2], '-inf', now - tonumber(ARGV[9]))
+  end
   local due = 0
   if rank > 0 and wait == 0 then
     local room = -1

@@ -251,3 +251,18 @@ def test_an_activation_goes_ahead_of_install_checks_already_waiting(redis_client
     clock.ms += 1000
     assert owner.try_acquire("check:a") > 0  # the activation is due back first
     assert owner.try_acquire("activation:962302") == 0.0
+
+
+def test_an_activation_behind_a_crowd_of_waiting_checks_is_told_to_come_back_in_one_slot(redis_client):
+    clock = Clock()
+    owner = limiter(redis_client, "1/s", clock)
+    assert owner.try_acquire() == 0.0  # this second is used up
+    for i in range(50):  # fifty install checks wait in line
+        assert owner.try_acquire(f"check:{i}") > 0
+    # The activation stands ahead of all of them: its wait is the next free slot (1 s), not the 50 slots of the
+    # checks ahead of which it goes (50 s: it was spaced as if it stood at the back).
+    wait = owner.try_acquire("activation:962302")
+    assert 0 < wait <= 1.0
+    clock.ms += int(wait * 1000)
+    assert owner.try_acquire("check:0") > 0  # the activation is due back first
+    assert owner.try_acquire("activation:962302") == 0.0
