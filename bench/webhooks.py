@@ -3,7 +3,7 @@
 One gunicorn web process as the Procfile runs it (gevent worker class, one worker: "one web process"),
 on SQLite and on PostgreSQL. The deliveries' processing worker does NOT run meanwhile by default (its
 jobs wait in Redis): it is another process type, and on a 2-core box it would take the CPU the intake is
-measured on; `--with-worker` runs it (docs/perf-notes/b.md gives both). An open-loop generator
+measured on; `--with-worker` runs it (docs/performance/webhook-intake.md gives both). An open-loop generator
 (bench/loadgen.py) posts unique record webhooks at a fixed rate (500/s by default) and times each
 acknowledgement from its scheduled start; right after the last acknowledgement the database must hold
 every acknowledged delivery. Then wrk finds the closed-loop capacity, checked the same way (every 2xx

@@ -22,7 +22,7 @@ BUDGET = ("errors:ip:{ip}", 20, 60)  # (key template, failed answers, window sec
 EXEMPT = ("/healthz", "/marketplace/health", "/metrics")  # probes: never cut off the load balancer
 NOT_COUNTED = (503,)
 # Webhook intake looks at the budget only when its answer is a failure: an accepted delivery makes no Redis
-# call (docs/perf-notes/b.md), and an authenticated delivery is never cut off (issue 15). A failing answer
+# call (docs/performance/webhook-intake.md), and an authenticated delivery is never cut off (issue 15). A failing answer
 # from an address past its budget still becomes the 429, so a flood is refused exactly as on other routes.
 CHECKED_ON_FAILURE = ("/webhook/yclients",)
 

@@ -1,7 +1,7 @@
 """WSGI fast path for YCLIENTS webhook intake: an accepted delivery is answered without Flask's machinery.
 
 Under load a stored delivery cost the web worker ~1 ms of CPU, a fifth of it Flask's request context,
-routing and hooks (docs/perf-notes/b.md). This middleware sits in front of the Flask app and takes only
+routing and hooks (docs/performance/webhook-intake.md). This middleware sits in front of the Flask app and takes only
 `POST /webhook/yclients[/<key>]` with a Content-Length within the limit. It decides with the same code
 as the view (`webhooks.decide`: verify, then store through the process's group-commit writer) and:
 

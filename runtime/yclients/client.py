@@ -73,7 +73,7 @@ def _json(response):
 def environment_once(session: requests.Session, base_url: str) -> requests.Session:
     """The proxy and CA settings requests reads from the environment, read once here instead of on every
     request (requests' trust_env scans all of os.environ twice per call and looks for ~/.netrc: about a
-    sixth of an install check's CPU, docs/perf-notes/c.md). A ~/.netrc is never used: every call carries
+    sixth of an install check's CPU, docs/performance/redirect.md). A ~/.netrc is never used: every call carries
     its own Authorization header, which a netrc entry would otherwise replace."""
     import os
 

@@ -2,7 +2,7 @@
 check limits, else the request stored (then the caller enqueues `verify_install`).
 
 Before, this was five round trips (GET verdict, GET request, one sliding-window script per limit, SET NX);
-under load each was a wait for a pooled connection and a reply (docs/perf-notes/c.md). The limits are the
+under load each was a wait for a pooled connection and a reply (docs/performance/redirect.md). The limits are the
 same sliding windows as web.marketplace.ratelimit (same keys, same scoring), counted in branches, and are
 now all or none: a request refused by one limit does not use up the others.
 """

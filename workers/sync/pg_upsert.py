@@ -1,7 +1,7 @@
 """The page upsert on PostgreSQL: the rows reach the server as COPY data, not as SQL.
 
 psycopg2's `execute_values` quotes every value into a 200-row VALUES list: `mogrify` per row was the
-largest client cost and parsing that literal SQL a large server one (docs/perf-notes/d.md). Here a
+largest client cost and parsing that literal SQL a large server one (docs/performance/sync-storage.md). Here a
 page is COPYed into a temporary table (text format: the cheapest thing PostgreSQL reads) and moved
 by ONE `WITH page AS (DELETE FROM tmp RETURNING ...) INSERT ... SELECT ... ON CONFLICT ...`: the same
 upsert statement, same conflict target, same newer-wins condition, and the temporary table is empty
