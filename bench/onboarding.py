@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import collections
 import json
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -173,6 +174,10 @@ def bench(n: int, interval: float, rate_limit: str, timeout: float, worker_threa
         log = requests.get(s.url("yclients") + "/_bench/requests", timeout=60).json()
         sandbox_stats = requests.get(s.url("yclients") + "/_sandbox/stats", timeout=30).json()
     errors = [e for r in done for e in r["errors"]] + [repr(e)[:300] for e in crashed]
+    if os.environ.get("BENCH_DUMP"):  # every onboarding's times and the sandbox's request log, for analysis
+        with open(os.environ["BENCH_DUMP"], "w") as fh:
+            json.dump({"onboardings": [{k: v for k, v in r.items() if k != "events"} for r in done], "log": log},
+                      fh, default=str)
     if n <= 5:
         for r in done:
             print(r.get("trace"))

@@ -266,3 +266,14 @@ def test_an_activation_behind_a_crowd_of_waiting_checks_is_told_to_come_back_in_
     clock.ms += int(wait * 1000)
     assert owner.try_acquire("check:0") > 0  # the activation is due back first
     assert owner.try_acquire("activation:962302") == 0.0
+
+
+def test_an_activation_a_little_late_for_its_turn_keeps_its_slot_against_waiting_checks(redis_client):
+    clock = Clock()
+    owner = limiter(redis_client, "1/s", clock)
+    assert owner.try_acquire() == 0.0
+    assert owner.try_acquire("check:a") > 0
+    wait = owner.try_acquire("activation:962302")  # deferred through Dramatiq: it will come back late
+    clock.ms += int(wait * 1000) + 2500  # 2.5 s late (a check this late would have lost its turn)
+    assert owner.try_acquire("check:a") > 0
+    assert owner.try_acquire("activation:962302") == 0.0
