@@ -39,14 +39,17 @@ class ActorSpec:
     fn: Callable[..., Any]
     queue_name: str
     options: dict[str, Any] = field(default_factory=dict)
+    # Dramatiq's in-process order among the messages a worker has fetched (lower first; every queue of the
+    # process shares one work queue). Default 0.
+    priority: int = 0
 
 
 _SPECS: dict[str, ActorSpec] = {}
 
 
-def actor(queue_name: str = "default", **options):
+def actor(queue_name: str = "default", priority: int = 0, **options):
     def decorate(fn):
-        _SPECS[fn.__name__] = ActorSpec(fn.__name__, fn, queue_name, {**DEFAULT_OPTIONS, **options})
+        _SPECS[fn.__name__] = ActorSpec(fn.__name__, fn, queue_name, {**DEFAULT_OPTIONS, **options}, priority)
         return fn
 
     return decorate
@@ -68,5 +71,5 @@ def declare(broker: dramatiq.Broker, diagnostics: bool = False) -> dict[str, dra
             declared[name] = broker.get_actor(name)
             continue
         declared[name] = dramatiq.Actor(spec.fn, broker=broker, actor_name=name, queue_name=spec.queue_name,
-                                        priority=0, options=dict(spec.options))
+                                        priority=spec.priority, options=dict(spec.options))
     return declared
