@@ -1,6 +1,6 @@
 """`python -m bench` (`make bench`): run the benchmark suite over the real processes and print a table.
 
-    python -m bench                  # all seven, default sizes (~15 min on 2 cores)
+    python -m bench                  # all seven, default sizes (~25 min on 2 cores)
     python -m bench --only 4,6       # some of them
     python -m bench --large          # also the large salon's full sync at the official budget (~3 min)
     python -m bench --smoke          # every benchmark at a tiny size (CI smoke run; numbers meaningless)
