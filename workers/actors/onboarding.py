@@ -24,8 +24,9 @@ INTERACTIVE_QUEUE = "interactive"
 
 # Within the worker process the check goes AFTER every other fetched job (Dramatiq priority: lower first): during a
 # burst of redirects 200 checks cycle through the threads waiting for budget (up to HOLD_SECONDS each, then
-# re-enqueued), and at equal priority they starved the session starts and activations of owners who already
-# had their verdict (benchmark 2: WhatsApp connected ~100 s after the scan).
+# re-enqueued), and at equal priority they could hold up the session starts and activations of owners who already
+# have their verdict (tests/unit/workers/test_actor_priority.py). It did not explain benchmark 2's ~100 s from
+# scan to `whatsapp_connected` (docs/performance/budget-priority.md).
 CHECK_PRIORITY = 10
 
 
