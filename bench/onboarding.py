@@ -64,7 +64,7 @@ def scan(sim: str, salon_id: int) -> None:
     requests.post(f"{sim}/_sim/salon_{salon_id}/scan", json={"phone": phone}, timeout=30).raise_for_status()
 
 
-async def onboard(salon_id: int, s, pool, timeout: float) -> dict:
+async def onboard(salon_id: int, s, pool, timeout: float, scan_pool=None) -> dict:
     loop = asyncio.get_running_loop()
     base, sim = s.url("web"), s.url("whatsapp")
     result = {"salon_id": salon_id, "events": collections.Counter(), "errors": []}
@@ -90,8 +90,11 @@ async def onboard(salon_id: int, s, pool, timeout: float) -> dict:
                 result["errors"].append(data.get("code"))
             has_qr = (kind == "qr") or (kind == "snapshot" and data.get("qr"))
             if has_qr and scanned_at is None:
+                # Scans get their own threads: in a burst the shared pool is full of owners whose redirect is
+                # still waiting for its install check, and a scan queued behind them was sent ~100 s after the
+                # QR arrived while its clock was already running (measured as activation latency).
                 scanned_at = result["scanned_at"] = time.time()
-                await loop.run_in_executor(pool, scan, sim, salon_id)
+                await loop.run_in_executor(scan_pool or pool, scan, sim, salon_id)
             if scanned_at is None:
                 continue
             result.setdefault("trace", []).append((kind, data.get("status"), round(now - scanned_at, 3)))
@@ -135,10 +138,10 @@ def check_exactly_once(s, salon_ids) -> dict:
 
 
 async def run_onboardings(s, salon_ids, interval: float, timeout: float) -> list[dict]:
-    with ThreadPoolExecutor(max_workers=64) as pool:
+    with ThreadPoolExecutor(max_workers=64) as pool, ThreadPoolExecutor(max_workers=32) as scan_pool:
         tasks = []
         for salon_id in salon_ids:
-            tasks.append(asyncio.create_task(onboard(salon_id, s, pool, timeout)))
+            tasks.append(asyncio.create_task(onboard(salon_id, s, pool, timeout, scan_pool)))
             if interval:
                 await asyncio.sleep(interval)
         return await asyncio.gather(*tasks, return_exceptions=True)
