@@ -18,11 +18,9 @@ import io
 
 from runtime import metrics
 from web import webhooks
+from web.marketplace.security import EVERY_ANSWER
 
 PREFIX = "/webhook/yclients"
-# What web/marketplace/security.py adds to every answer (a JSON answer gets no CSP / Cache-Control there).
-SECURITY_HEADERS = [("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
-                    ("Referrer-Policy", "no-referrer")]
 
 
 def _key_of(path: str) -> tuple[bool, str | None]:
@@ -73,5 +71,5 @@ class WebhookFastPath:
         metrics.webhook(outcome.kind, outcome.metric)
         body = outcome.body
         start_response(f"{outcome.status} OK", [("Content-Type", "application/json"),
-                                                ("Content-Length", str(len(body))), *SECURITY_HEADERS])
+                                                ("Content-Length", str(len(body))), *EVERY_ANSWER])
         return [body]

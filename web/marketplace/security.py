@@ -14,6 +14,9 @@ PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 DEFAULT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
                "form-action 'self'; frame-ancestors 'none'")
 
+# On every answer, whatever its type (the webhook fast path, web/webhook_wsgi.py, adds them itself).
+EVERY_ANSWER = (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer"))
+
 ALLOWED_ORIGINS = ("https://yclients.com",)
 SALON_SUBDOMAIN = re.compile(r"^https://n\d+\.yclients\.com$")  # incident S-11: n997441.yclients.com
 
@@ -27,9 +30,8 @@ def install(app: Flask) -> None:
     @app.after_request
     def _headers(response):
         headers = response.headers
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "no-referrer")
+        for name, value in EVERY_ANSWER:
+            headers.setdefault(name, value)
         if response.mimetype == "text/html":
             headers.setdefault("Content-Security-Policy", DEFAULT_CSP)
             headers.setdefault("Cache-Control", "no-store")
