@@ -142,6 +142,15 @@ def test_json_text_matches_the_json_field():
         loads(b"<html>")
 
 
+def spy_on_paths(monkeypatch, pg_upsert) -> list:
+    """The names of the PostgreSQL upsert paths taken, in order (each still does its work)."""
+    taken = []
+    for name in ("_copy_upsert", "_json_upsert"):
+        real = getattr(pg_upsert, name)
+        monkeypatch.setattr(pg_upsert, name, lambda *a, real=real, name=name: taken.append(name) or real(*a))
+    return taken
+
+
 def test_postgresql_copies_the_page_and_every_fallback_stores_the_same_rows(database, monkeypatch):
     """COPY into a temporary table (the default), the JSON parameter (no TEMP privilege) and execute_values
     (a time with an offset) store what peewee's own SQL stores, odd items included."""
@@ -149,10 +158,7 @@ def test_postgresql_copies_the_page_and_every_fallback_stores_the_same_rows(data
         pytest.skip("PostgreSQL only")
     from workers.sync import pg_upsert
 
-    taken = []
-    for name in ("_copy_upsert", "_json_upsert"):
-        real = getattr(pg_upsert, name)
-        monkeypatch.setattr(pg_upsert, name, lambda *a, real=real, name=name: taken.append(name) or real(*a))
+    taken = spy_on_paths(monkeypatch, pg_upsert)
     batch = items("records") + ODD["records"]
     with database.atomic():
         upsert("records", 1, batch, NOW)  # 453 rows: three statements in one transaction, the temp table emptied
@@ -203,9 +209,6 @@ def test_postgresql_outside_a_transaction_upserts_in_one_statement(database, mon
         pytest.skip("PostgreSQL only")
     from workers.sync import pg_upsert
 
-    taken = []
-    for name in ("_copy_upsert", "_json_upsert"):
-        real = getattr(pg_upsert, name)
-        monkeypatch.setattr(pg_upsert, name, lambda *a, real=real, name=name: taken.append(name) or real(*a))
+    taken = spy_on_paths(monkeypatch, pg_upsert)
     upsert("records", 1, items("records")[:10], NOW)
     assert taken == ["_json_upsert"] and len(raw("records", 1, database)) == 10
