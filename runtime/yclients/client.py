@@ -9,6 +9,7 @@ off with jitter) before the error propagates to the actor, whose Retries middlew
 from __future__ import annotations
 
 import logging
+import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -75,8 +76,6 @@ def environment_once(session: requests.Session, base_url: str) -> requests.Sessi
     request (requests' trust_env scans all of os.environ twice per call and looks for ~/.netrc: about a
     sixth of an install check's CPU, docs/performance/redirect.md). A ~/.netrc is never used: every call carries
     its own Authorization header, which a netrc entry would otherwise replace."""
-    import os
-
     session.proxies.update(requests.utils.get_environ_proxies(base_url))
     session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
     session.trust_env = False
