@@ -9,13 +9,10 @@ off with jitter) before the error propagates to the actor, whose Retries middlew
 from __future__ import annotations
 
 import logging
-import os
 import random
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
-
-import requests
 
 from models import json_text
 from runtime import metrics
@@ -23,6 +20,7 @@ from runtime.logs import redact
 from runtime.redis_client import redis_client as make_redis
 from runtime.yclients.errors import AccessDenied, PermanentError, RateLimited, TransientError, YclientsError
 from runtime.yclients.ratelimit import INTERACTIVE, SlidingWindowLimiter
+from runtime.yclients.transport import NETWORK_ERRORS, Transport
 
 logger = logging.getLogger("aiadmin.yclients")
 
@@ -60,8 +58,7 @@ def _snippet(text: str) -> str:
 
 def _json(response):
     """The body as JSON (None when it is not): orjson straight from the bytes when the headers say UTF-8
-    (`application/json` without a charset is UTF-8, RFC 8259); requests' own reading (its charset
-    handling and guessing, stdlib json) for anything else."""
+    (`application/json` without a charset is UTF-8, RFC 8259); decoded by the headers' charset otherwise."""
     charset = (response.encoding or "").lower().replace("_", "-")
     try:
         if charset in ("utf-8", "utf8"):
@@ -71,21 +68,10 @@ def _json(response):
         return None
 
 
-def environment_once(session: requests.Session, base_url: str) -> requests.Session:
-    """The proxy and CA settings requests reads from the environment, read once here instead of on every
-    request (requests' trust_env scans all of os.environ twice per call and looks for ~/.netrc: about a
-    sixth of an install check's CPU, docs/performance/redirect.md). A ~/.netrc is never used: every call carries
-    its own Authorization header, which a netrc entry would otherwise replace."""
-    session.proxies.update(requests.utils.get_environ_proxies(base_url))
-    session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-    session.trust_env = False
-    return session
-
-
 class YclientsClient:
     def __init__(self, base_url: str, partner_token: str, *, user_token: str = "", partner_id: str = "",
                  timeout: float = 10.0,
-                 limiter=None, attempts: int = 3, session: requests.Session | None = None,
+                 limiter=None, attempts: int = 3, transport=None,
                  sleep: Callable[[float], None] = time.sleep, backoff: float = 0.5):
         self.base_url = base_url.rstrip("/")
         self.partner_token = partner_token
@@ -94,7 +80,8 @@ class YclientsClient:
         self.timeout = timeout
         self.limiter = limiter
         self.attempts = max(1, attempts)
-        self.session = session or environment_once(requests.Session(), self.base_url)
+        # Anything with Transport.request's shape (the client tests hand in canned answers).
+        self.transport = transport or Transport(self.base_url)
         self.sleep = sleep
         self.backoff = backoff
         self.requests_made = 0
@@ -144,9 +131,9 @@ class YclientsClient:
         url = self.base_url + path
         self.requests_made += 1
         try:
-            response = self.session.request(method, url, params=params, json=json, headers=self.headers(user_auth),
-                                            timeout=self.timeout, allow_redirects=allow_redirects)
-        except requests.RequestException as exc:
+            response = self.transport.request(method, url, params=params, json=json, headers=self.headers(user_auth),
+                                              timeout=self.timeout, allow_redirects=allow_redirects)
+        except NETWORK_ERRORS as exc:
             metrics.yclients_request("error")
             raise TransientError(f"YCLIENTS {method} {path}: network error {type(exc).__name__}") from exc
         return self._parse(method, path, response, accept_status)

@@ -47,7 +47,7 @@ def make(*responses, user_token="", attempts=3, partner_id=""):
     limiter = Limiter()
     session = FakeSession(*responses)
     client = YclientsClient("http://yc", "partner-tok", user_token=user_token, timeout=3, limiter=limiter,
-                            attempts=attempts, session=session, sleep=sleeps.append, partner_id=partner_id)
+                            attempts=attempts, transport=session, sleep=sleeps.append, partner_id=partner_id)
     return client, session, sleeps, limiter
 
 

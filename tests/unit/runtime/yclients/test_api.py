@@ -167,16 +167,13 @@ def test_the_interactive_api_gives_up_fast_on_the_same_shared_budget(settings, r
 
 
 def test_replies_are_read_from_their_bytes_and_other_charsets_as_requests_reads_them():
-    import requests
+    from urllib3 import HTTPHeaderDict
 
     from runtime.yclients.client import _json
+    from runtime.yclients.transport import Answer
 
     def response(body: bytes, content_type: str):
-        r = requests.Response()
-        r._content, r.status_code = body, 200
-        r.headers["Content-Type"] = content_type
-        r.encoding = requests.utils.get_encoding_from_headers(r.headers)
-        return r
+        return Answer(200, HTTPHeaderDict({"Content-Type": content_type}), body)
 
     text = '{"data": [{"name": "Анна"}], "meta": {"total_count": 1}}'
     assert _json(response(text.encode(), "application/json")) == {"data": [{"name": "Анна"}], "meta": {"total_count": 1}}

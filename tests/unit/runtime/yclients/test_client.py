@@ -1,6 +1,6 @@
 """The YCLIENTS client: headers, envelope, error classes, in-process retries, no redirect following."""
 import pytest
-import requests
+import urllib3
 
 from runtime.yclients.client import YclientsClient
 from runtime.yclients.errors import PermanentError, RateLimited, TransientError
@@ -63,7 +63,7 @@ def test_429_waits_retry_after_then_succeeds():
 
 def test_5xx_and_network_errors_back_off_with_jitter_then_raise_transient():
     client, _, sleeps, _ = make(FakeResponse(500, {"success": False, "meta": {}}),
-                                requests.ConnectionError("down"), FakeResponse(503, {"success": False}))
+                                urllib3.exceptions.ProtocolError("connection reset"), FakeResponse(503, {"success": False}))
     with pytest.raises(TransientError):
         client.request("GET", "/api/v1/x")
     assert len(sleeps) == 2 and 0.5 <= sleeps[0] <= 1.0 and 1.0 <= sleeps[1] <= 2.0
