@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, redirect, request
+from redis import RedisError
 
 from models import install_check as ic
 from models import session_generation
@@ -51,13 +52,20 @@ def refuse(reason: str, retry_after: float | None = None):
 @blueprint.get("/auth/yclients/redirect")
 def yclients_redirect():
     c = ctx()
+    ip = session.client_ip()
+    # The app's error budget is looked at here, in the same Redis call as the per-address limit (web.error_budget
+    # leaves this route to it); a spent budget raises its 429 before anything else, as on every route.
     partner_token = c.settings.yclients_partner_token
     if partner_token in PLACEHOLDER_TOKENS:
+        try:
+            limiter().allow_within_budget(ip)  # the budget alone: a misconfigured deployment counts no request
+        except RedisError:
+            pass  # as the app's hook: without Redis the budget is not enforced, and this answer needs none
         logger.error("registration redirect refused: YCLIENTS_PARTNER_TOKEN is not configured")
         return refuse("not_configured")
 
-    ip = session.client_ip()
-    wait = limiter().allow(*[(key.format(ip=ip), limit, window) for key, limit, window in REDIRECT_LIMITS])
+    wait = limiter().allow_within_budget(ip, *[(key.format(ip=ip), limit, window)
+                                               for key, limit, window in REDIRECT_LIMITS])
     if wait:
         return refuse("rate_limited", wait)
 
