@@ -121,12 +121,11 @@ def yclients_redirect():
     for result in results:
         if result.bumped:
             session_generation.announce(c.redis, result.salon_id, result.generation)
-        if result.restarted:
-            # A (re)install starts from a clean live state: no stale QR or "complete" from last time.
-            c.live.set_state(result.salon_id, result.state, clear=RESTART_CLEARS)
-    for result in results:
-        if result.needs_session:
-            c.jobs.start_whatsapp_session(result.salon_id)
+    # A (re)install starts from a clean live state (no stale QR or "complete" from last time), reset before its
+    # session job is enqueued; both in one Redis round trip.
+    c.jobs.start_whatsapp_sessions([r.salon_id for r in results if r.needs_session],
+                                   before=[c.live.state_call(r.salon_id, r.state, clear=RESTART_CLEARS)
+                                           for r in results if r.restarted])
 
     logger.info("registration recorded for salons %s (%s)", [r.salon_id for r in results],
                 ", ".join(f"{r.previous_state}->{r.state}" for r in results))
