@@ -77,7 +77,13 @@ class LiveStatus:
 
     def set_state(self, salon_id: int, state: str, *, clear: tuple[str, ...] = ()) -> int:
         """Set the snapshot's state (after dropping the `clear` slots, in the same call)."""
-        return int(self._set_state(keys=[snapshot_key(salon_id)], args=[state, SNAPSHOT_TTL, *clear]))
+        script, keys, args = self.state_call(salon_id, state, clear=clear)
+        return int(script(keys=keys, args=args))
+
+    def state_call(self, salon_id: int, state: str, *, clear: tuple[str, ...] = ()) -> tuple:
+        """`set_state`'s script call (script, keys, args), unsent: for a caller that sends it in one round trip
+        with other commands (the redirect's reset, ahead of the session job: runtime.jobs)."""
+        return self._set_state, [snapshot_key(salon_id)], [state, SNAPSHOT_TTL, *clear]
 
     def snapshot(self, salon_id: int) -> dict[str, Any]:
         """The snapshot envelope: `data` holds `state` and the latest event of each kind (None if none)."""

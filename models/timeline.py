@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from peewee import BigIntegerField, CharField, DateTimeField
 
+from models import prepared
 from models.base import BaseModel
 from models.db import utcnow
 from models.fields import JSONField
@@ -16,5 +17,6 @@ class TimelineEvent(BaseModel):
     created_at = DateTimeField(default=utcnow, index=True)
 
 
-def record(salon_id: int | None, kind: str, actor: str = "system", **data) -> TimelineEvent:
-    return TimelineEvent.create(salon_id=salon_id, kind=kind, actor=actor, data=data)
+def record(salon_id: int | None, kind: str, actor: str = "system", **data) -> None:
+    # A prepared statement: the redirect writes one per press, and peewee's create rebuilt the SQL every time.
+    prepared.insert(TimelineEvent, TimelineEvent(salon_id=salon_id, kind=kind, actor=actor, data=data).__data__)

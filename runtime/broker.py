@@ -47,11 +47,14 @@ def build_broker(settings: Settings, database=None, live=None) -> RedisBroker:
     )
 
 
-def enqueue_many(broker: RedisBroker, messages: list) -> None:
+def enqueue_many(broker: RedisBroker, messages: list, *, before=()) -> None:
     """`broker.enqueue(m)` for each message (no delay), in ONE pipelined round trip: the same middleware
     hooks, the same unique redis message id and the same dispatch script as Dramatiq's own enqueue.
     EVALSHA directly (a pipeline given a Script first asks SCRIPT EXISTS: a second round trip); if Redis
-    does not know the script yet, every command failed alike, so it is loaded and the batch sent again."""
+    does not know the script yet, every enqueue failed alike, so it is loaded and the enqueues sent again.
+    `before`: (script, keys, args) calls of other registered scripts (e.g. the live reset a session job
+    follows) sent ahead of the enqueues in the same round trip, as EVAL with the script's text: Redis knows
+    it then whatever it was told before, so each runs exactly once and always before the enqueues."""
     from uuid import uuid4
 
     from dramatiq.common import current_millis
@@ -66,16 +69,17 @@ def enqueue_many(broker: RedisBroker, messages: list) -> None:
                      broker.dead_message_ttl, broker._should_do_maintenance("enqueue"), broker._max_unpack_size(),
                      message.options["redis_message_id"], message.encode()])
         sent.append(message)
+    pipeline = broker.client.pipeline(transaction=False)
+    for script, keys, args in before:
+        pipeline.eval(script.script, len(keys), *keys, *args)
     for attempt in (1, 2):
-        pipeline = broker.client.pipeline(transaction=False)
         for args in argv:
             pipeline.evalsha(dispatch.sha, 1, broker.namespace, *args)
-        try:
-            pipeline.execute()
+        failed = [reply for reply in pipeline.execute(raise_on_error=False) if isinstance(reply, Exception)]
+        if not failed:
             break
-        except NoScriptError:
-            if attempt == 2:
-                raise
-            dispatch.sha = broker.client.script_load(dispatch.script)
+        if attempt == 2 or not all(isinstance(error, NoScriptError) for error in failed):
+            raise failed[0]
+        dispatch.sha = broker.client.script_load(dispatch.script)  # the `before` calls ran: the enqueues only
     for message in sent:
         broker.emit_after("enqueue", message, None)

@@ -42,6 +42,18 @@ class Jobs:
     def start_whatsapp_session(self, salon_id: int):
         return self.send("start_whatsapp_session", salon_id)
 
+    def start_whatsapp_sessions(self, salon_ids: list[int], *, before=()) -> None:
+        """`start_whatsapp_session` for each salon, after the `before` script calls ((script, keys, args): the
+        redirect's live resets), all in ONE Redis round trip on a Redis broker (its Redis is the app's)."""
+        if not isinstance(self.broker, RedisBroker):
+            for script, keys, args in before:
+                script(keys=keys, args=args)
+            for salon_id in salon_ids:
+                self.start_whatsapp_session(salon_id)
+            return
+        enqueue_many(self.broker, [self._message("start_whatsapp_session", (salon_id,)) for salon_id in salon_ids],
+                     before=before)
+
     def request_pairing_code(self, salon_id: int, phone: str):
         return self.send("request_pairing_code", salon_id, phone)
 
@@ -95,9 +107,11 @@ class Jobs:
             for delivery_id in delivery_ids:
                 self.process_webhook(delivery_id)
             return
-        enqueue_many(self.broker, [dramatiq.Message(queue_name=queue_of("process_webhook"),
-                                                    actor_name="process_webhook", args=(delivery_id,), kwargs={},
-                                                    options={}) for delivery_id in delivery_ids])
+        enqueue_many(self.broker, [self._message("process_webhook", (delivery_id,)) for delivery_id in delivery_ids])
+
+    @staticmethod
+    def _message(job: str, args: tuple) -> dramatiq.Message:
+        return dramatiq.Message(queue_name=queue_of(job), actor_name=job, args=args, kwargs={}, options={})
 
     def uninstall_salon(self, salon_id: int):
         return self.send("uninstall_salon", salon_id)

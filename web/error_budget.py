@@ -13,18 +13,22 @@ from flask import Flask, jsonify, request
 
 from web.error_page import error_page
 from web.errors import wants_json
-from web.marketplace.ratelimit import limiter
+from web.marketplace.ratelimit import ERROR_BUDGET, BudgetSpent, limiter
 from web.marketplace.session import client_ip
 
 logger = logging.getLogger("aiadmin.web")
 
-BUDGET = ("errors:ip:{ip}", 20, 60)  # (key template, failed answers, window seconds)
+BUDGET = ERROR_BUDGET  # (key template, failed answers, window seconds)
 EXEMPT = ("/healthz", "/marketplace/health", "/metrics")  # probes: never cut off the load balancer
 NOT_COUNTED = (503,)
 # Webhook intake looks at the budget only when its answer is a failure: an accepted delivery makes no Redis
 # call (docs/performance/webhook-intake.md), and an authenticated delivery is never cut off (issue 15). A failing answer
 # from an address past its budget still becomes the 429, so a flood is refused exactly as on other routes.
 CHECKED_ON_FAILURE = ("/webhook/yclients",)
+# Endpoints that look at the budget in their own first Redis call, with their own per-address limit
+# (RateLimiter.allow_within_budget, one round trip instead of two): a spent budget raises BudgetSpent there,
+# answered below with the same 429, before any other work.
+CHECKED_BY_ENDPOINT = ("marketplace_redirect.yclients_redirect",)
 
 
 def counts(status: int) -> bool:
@@ -51,7 +55,8 @@ def install(app: Flask) -> None:
 
     @app.before_request
     def _refuse_exhausted_address():
-        if request.path.startswith(EXEMPT) or request.path.startswith(CHECKED_ON_FAILURE):
+        if request.path.startswith(EXEMPT) or request.path.startswith(CHECKED_ON_FAILURE) \
+                or request.endpoint in CHECKED_BY_ENDPOINT:
             return None
         _, limit, window = BUDGET
         try:
@@ -60,6 +65,10 @@ def install(app: Flask) -> None:
             logger.warning("error budget unavailable: %s", type(exc).__name__)
             return None
         return _refusal(window) if blocked else None
+
+    @app.errorhandler(BudgetSpent)
+    def _refuse_spent_budget(_exc):
+        return _refusal(BUDGET[2])
 
     @app.after_request
     def _count_failed_answer(response):

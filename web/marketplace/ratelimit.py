@@ -11,25 +11,49 @@ from flask import current_app
 
 PREFIX = "aiadmin:web:rl:"
 EXTENSION = "aiadmin.ratelimiter"  # one limiter per app, made by web.marketplace.init_app
+# The per-address budget of failed answers (key template, failed answers, window s), enforced by web.error_budget.
+# It lives next to the limiter because a route may look at it in its own first Redis call (allow_within_budget).
+ERROR_BUDGET = ("errors:ip:{ip}", 20, 60)
 
-_HIT = """
+
+class BudgetSpent(Exception):
+    """The address's budget of failed answers is spent: web.error_budget answers with its 429."""
+
+# One sliding-window hit as a Lua function, shared by the scripts below: 0 if allowed, else the ms to wait.
+_HIT_FUNCTION = """
+local function hit(key, now, window, limit, member, cost)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  local count = redis.call('ZCARD', key)
+  if count + cost > limit then
+    if count == 0 then return math.ceil(window * 1000) end
+    local index = math.max(0, math.min(count - 1, count + cost - limit - 1))
+    local freeing = redis.call('ZRANGE', key, index, index, 'WITHSCORES')
+    return math.max(1, math.ceil((tonumber(freeing[2]) + window - now) * 1000))
+  end
+  for i = 1, cost do
+    redis.call('ZADD', key, now, member .. ':' .. i)
+  end
+  redis.call('PEXPIRE', key, math.ceil(window * 1000))
+  return 0
+end
+"""
+
+_HIT = _HIT_FUNCTION + """
+return hit(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5] or '1'))
+"""
+
+# A look at a budget (KEYS[1]: as `blocked`), then, unless it is spent (-1), a hit of each limit (KEYS[2..]) one
+# after the other as `allow` does them; the longest wait in ms. ARGV: now, member, budget limit and window,
+# then (limit, window) per limit.
+_WITHIN_BUDGET = _HIT_FUNCTION + """
 local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local limit = tonumber(ARGV[3])
-local cost = tonumber(ARGV[5] or '1')
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local count = redis.call('ZCARD', KEYS[1])
-if count + cost > limit then
-  if count == 0 then return math.ceil(window * 1000) end
-  local index = math.max(0, math.min(count - 1, count + cost - limit - 1))
-  local freeing = redis.call('ZRANGE', KEYS[1], index, index, 'WITHSCORES')
-  return math.max(1, math.ceil((tonumber(freeing[2]) + window - now) * 1000))
+if redis.call('ZCOUNT', KEYS[1], now - tonumber(ARGV[4]), '+inf') >= tonumber(ARGV[3]) then return -1 end
+local wait = 0
+for i = 2, #KEYS do
+  local w = hit(KEYS[i], now, tonumber(ARGV[4 + 2 * (i - 1)]), tonumber(ARGV[3 + 2 * (i - 1)]), ARGV[2] .. ':' .. i, 1)
+  if w > wait then wait = w end
 end
-for i = 1, cost do
-  redis.call('ZADD', KEYS[1], now, ARGV[4] .. ':' .. i)
-end
-redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
-return 0
+return wait
 """
 
 
@@ -38,6 +62,7 @@ class RateLimiter:
         self.redis = redis_client
         self.clock = clock
         self._hit = redis_client.register_script(_HIT)
+        self._within_budget = redis_client.register_script(_WITHIN_BUDGET)
 
     def hit(self, key: str, limit: int, window: float, cost: int = 1) -> float:
         """Count `cost` hits at once (all or none); 0 if allowed, else the seconds until they would be."""
@@ -53,6 +78,19 @@ class RateLimiter:
     def allow(self, *rules: tuple) -> float:
         """Check every (key, limit, window[, cost]); the longest wait if any refuses (0 when all allow)."""
         return max((self.hit(*rule) for rule in rules), default=0.0)
+
+    def allow_within_budget(self, ip: str, *rules: tuple) -> float:
+        """The app's error-budget look for `ip` and then `allow(*rules)` (cost 1 each) in ONE round trip, for a
+        route that web.error_budget lets check the budget itself. Raises BudgetSpent (nothing hit) when spent."""
+        template, limit, window = ERROR_BUDGET
+        args = [self.clock(), uuid.uuid4().hex, limit, window]
+        for _, rule_limit, rule_window in rules:
+            args += [rule_limit, rule_window]
+        keys = [PREFIX + template.format(ip=ip), *(PREFIX + rule[0] for rule in rules)]
+        wait_ms = int(self._within_budget(keys=keys, args=args))
+        if wait_ms < 0:
+            raise BudgetSpent()
+        return wait_ms / 1000.0
 
 
 def limiter() -> RateLimiter:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, redirect, request
+from redis import RedisError
 
 from models import install_check as ic
 from models import session_generation
@@ -51,13 +52,20 @@ def refuse(reason: str, retry_after: float | None = None):
 @blueprint.get("/auth/yclients/redirect")
 def yclients_redirect():
     c = ctx()
+    ip = session.client_ip()
+    # The app's error budget is looked at here, in the same Redis call as the per-address limit (web.error_budget
+    # leaves this route to it); a spent budget raises its 429 before anything else, as on every route.
     partner_token = c.settings.yclients_partner_token
     if partner_token in PLACEHOLDER_TOKENS:
+        try:
+            limiter().allow_within_budget(ip)  # the budget alone: a misconfigured deployment counts no request
+        except RedisError:
+            pass  # as the app's hook: without Redis the budget is not enforced, and this answer needs none
         logger.error("registration redirect refused: YCLIENTS_PARTNER_TOKEN is not configured")
         return refuse("not_configured")
 
-    ip = session.client_ip()
-    wait = limiter().allow(*[(key.format(ip=ip), limit, window) for key, limit, window in REDIRECT_LIMITS])
+    wait = limiter().allow_within_budget(ip, *[(key.format(ip=ip), limit, window)
+                                               for key, limit, window in REDIRECT_LIMITS])
     if wait:
         return refuse("rate_limited", wait)
 
@@ -113,12 +121,11 @@ def yclients_redirect():
     for result in results:
         if result.bumped:
             session_generation.announce(c.redis, result.salon_id, result.generation)
-        if result.restarted:
-            # A (re)install starts from a clean live state: no stale QR or "complete" from last time.
-            c.live.set_state(result.salon_id, result.state, clear=RESTART_CLEARS)
-    for result in results:
-        if result.needs_session:
-            c.jobs.start_whatsapp_session(result.salon_id)
+    # A (re)install starts from a clean live state (no stale QR or "complete" from last time), reset before its
+    # session job is enqueued; both in one Redis round trip.
+    c.jobs.start_whatsapp_sessions([r.salon_id for r in results if r.needs_session],
+                                   before=[c.live.state_call(r.salon_id, r.state, clear=RESTART_CLEARS)
+                                           for r in results if r.restarted])
 
     logger.info("registration recorded for salons %s (%s)", [r.salon_id for r in results],
                 ", ".join(f"{r.previous_state}->{r.state}" for r in results))

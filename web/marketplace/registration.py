@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from peewee import PostgresqlDatabase
 
+from models import prepared
 from models import salon as s
 from models import session_generation
 from models.db import utcnow
@@ -76,7 +77,7 @@ def _one(database, branch: dict, who: Installer, *, first: bool, group: str, sig
     # A new branch (the usual case) is one statement: the insert, which does nothing when the row exists.
     # Only then is the row read (and locked on PostgreSQL) for the cases below.
     new = _new_salon(branch, who, group, signed_name)
-    if Salon.insert(new.__data__).on_conflict_ignore().as_rowcount().execute():
+    if prepared.insert(Salon, new.__data__, ignore_conflict=True):
         record(salon_id, "registration_started", previous_state=None, state=new.state, **common)
         return _result(new, None, restarted=True, bumped=False)
     salon = Salon.select().where(Salon.salon_id == salon_id).for_update().first() \

@@ -3,11 +3,17 @@ handled, on every route, while other addresses and our own outages (503) are not
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 import pytest
+import redis as redis_lib
 
+from models.live import LiveStatus
 from tests.fakes.fuzz import row_counts
-from web import error_budget
+from tests.fakes.onboarding import ReopeningClient
+from tests.support import container_for
+from web import create_app, error_budget
+from web.marketplace.ratelimit import PREFIX
 
 SALON = 962302
 _, LIMIT, WINDOW = error_budget.BUDGET
@@ -76,3 +82,53 @@ def test_a_cut_off_browser_gets_a_russian_page(exploding, client):
 def test_which_answers_count_toward_the_budget():
     assert error_budget.counts(500) and error_budget.counts(413) and error_budget.counts(502)
     assert not error_budget.counts(503) and not error_budget.counts(429) and not error_budget.counts(400)
+
+
+class CountingRedis(redis_lib.Redis):
+    """A real client that counts the commands (round trips) it sends."""
+
+    commands: list
+
+    def execute_command(self, *args, **options):
+        self.commands.append(args[0])
+        return super().execute_command(*args, **options)
+
+
+def test_the_redirect_looks_at_the_budget_and_hits_its_own_limit_in_one_redis_round_trip(settings, database,
+                                                                                        redis_url, jobs):
+    counting = CountingRedis.from_url(redis_url)
+    counting.commands = []
+    app = create_app(settings, container=container_for(settings=settings, database=database, redis=counting,
+                                                       jobs=jobs, live=LiveStatus(counting)))
+    client = ReopeningClient(app.test_client(), database)
+    forged = urlencode({"salon_id": SALON, "user_data": "e30=", "user_data_sign": "0" * 64})
+    client.get(f"/auth/yclients/redirect?{forged}", **_from("203.0.113.20"))  # the script is loaded once
+    counting.commands.clear()
+    assert client.get(f"/auth/yclients/redirect?{forged}", **_from("198.51.100.7")).status_code == 403
+    assert counting.commands == ["EVALSHA"]  # was ZCOUNT (the app's hook) + the limit's script
+    counting.close()
+
+
+def test_a_redirect_past_the_budget_gets_the_budget_429_and_counts_against_no_redirect_limit(exploding, client,
+                                                                                           redis_client):
+    for _ in range(LIMIT):
+        client.post("/webhook/boom", json={}, **_from("198.51.100.7"))
+    forged = urlencode({"salon_id": SALON, "user_data": "e30=", "user_data_sign": "0" * 64})
+    refused = client.get(f"/auth/yclients/redirect?{forged}", **_from("198.51.100.7"))
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) == WINDOW
+    assert "слишком много ошибочных запросов" in refused.get_data(as_text=True)
+    assert not redis_client.exists(PREFIX + "redirect:ip:198.51.100.7")
+    assert client.get(f"/auth/yclients/redirect?{forged}", **_from("203.0.113.20")).status_code == 403
+
+
+def test_a_misconfigured_redirect_still_refuses_a_spent_budget_first(settings, database, redis_client, jobs):
+    broken = settings.replace(yclients_partner_token="")
+    app = create_app(broken, container=container_for(settings=broken, database=database, redis=redis_client,
+                                                     jobs=jobs, live=LiveStatus(redis_client)))
+    app.add_url_rule("/webhook/boom", "boom", lambda: 1 / 0, methods=["POST"])
+    client = ReopeningClient(app.test_client(), database)
+    for _ in range(LIMIT):
+        client.post("/webhook/boom", json={}, **_from("198.51.100.7"))
+    assert client.get("/auth/yclients/redirect?salon_id=1", **_from("198.51.100.7")).status_code == 429
+    assert client.get("/auth/yclients/redirect?salon_id=1", **_from("203.0.113.20")).status_code == 503
+    assert not redis_client.keys(PREFIX + "redirect:*")  # a misconfigured deployment counts no request

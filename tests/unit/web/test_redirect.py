@@ -559,3 +559,42 @@ def test_a_refusal_links_back_to_the_marketplace_the_install_came_from(client, a
     # In production (the real API) the way back is the real marketplace.
     real = settings.replace(yclients_api_url="https://api.yclients.com")
     assert links.marketplace_url(real) == "https://yclients.com/marketplace"
+
+
+def test_after_the_commit_the_live_reset_and_the_session_job_are_one_redis_round_trip(settings, database,
+                                                                                        redis_client):
+    from models import install_check as ic
+    from runtime.broker import build_broker
+    from runtime.jobs import Jobs
+
+    broker = build_broker(settings)
+    live = LiveStatus(redis_client)
+    app = create_app(settings, container=container_for(settings=settings, database=database, redis=redis_client,
+                                                       jobs=Jobs(broker), live=live))
+    query = signed_query(settings.yclients_partner_token)
+    signature = parse_qs(query)["user_data_sign"][0]
+    ic.write_verdict(redis_client, ic.check_id(signature, [962302]), ic.Verdict(
+        ic.CONFIRMED, branches=[{"salon_id": 962302, "status": "pending", "title": None}], checked_at=time.time()))
+    live.publish(962302, "qr", {"payload": "old", "svg": "<svg/>", "expires_in": 20})  # a stale QR
+    redis_client.script_flush()  # the first reset after a Redis restart still runs once, before the enqueue
+    lone, pipelined = [], []
+    execute, pipeline = broker.client.execute_command, broker.client.pipeline
+
+    def counted_pipeline(*args, **kwargs):
+        p = pipeline(*args, **kwargs)
+        run = p.execute
+        p.execute = lambda **k: (pipelined.append([c[0][0] for c in p.command_stack]), run(**k))[1]
+        return p
+
+    broker._max_unpack_size()  # asked of Redis once per process, by whichever enqueue comes first
+    broker.client.execute_command = lambda *a, **k: (lone.append(a[0]), execute(*a, **k))[1]
+    broker.client.pipeline = counted_pipeline
+    assert ReopeningClient(app.test_client(), database).get(f"{PATH}?{query}").status_code == 302
+    # Was: the reset's script on the app's client, then Dramatiq's enqueue (one more round trip).
+    assert pipelined == [["EVAL", "EVALSHA"], ["EVALSHA"]] and lone == ["SCRIPT LOAD"]  # Redis had to load dispatch
+    snapshot = live.snapshot(962302)
+    assert snapshot["data"]["state"] == s.PENDING_WHATSAPP and snapshot["data"]["qr"] is None
+    assert snapshot["seq"] == 2  # the publish, then the reset once
+    message = next(broker.consume("whatsapp", prefetch=1, timeout=500))
+    assert (message.actor_name, message.args) == ("start_whatsapp_session", (962302,))
+    broker.close()
