@@ -148,7 +148,7 @@ def check_install(api, redis_client, check: str, now=time.time) -> ic.Verdict | 
     if verdict.status in (ic.REFUSED, ic.MISMATCH):
         logger.warning("install check refused for branches %s: %s", request.salon_ids, verdict.reason)
     # Every write in one round trip: the verdict (which also drops the answers a deferred check kept) and, when
-    # confirmed, the company card.
+    # confirmed, the company card, in one transaction: a redirect woken by the verdict finds the card too.
     pipe = redis_client.pipeline()
     ic.queue_verdict(pipe, check, verdict)
     if verdict.status == ic.CONFIRMED:
