@@ -98,23 +98,39 @@ def load_request(redis_client, check: str) -> CheckRequest | None:
     return parse_request(raw) if raw else None
 
 
-def load(redis_client, check: str) -> tuple[CheckRequest | None, Verdict | None]:
-    """The request and the verdict in one round trip (the worker's first look)."""
-    raw_request, raw_verdict = redis_client.mget(request_key(check), verdict_key(check))
+def answers_key(check: str) -> str:
+    """The YCLIENTS answers a deferred check already had (workers/onboarding/install_check.py's Remembered)."""
+    return f"{PREFIX}answers:{check}"
+
+
+def load(redis_client, check: str) -> tuple[CheckRequest | None, Verdict | None, dict]:
+    """The worker's first look, in one round trip: the request, the verdict, and the answers an earlier message
+    of a deferred check kept (field -> raw JSON; empty for a fresh check)."""
+    pipe = redis_client.pipeline(transaction=False)
+    pipe.mget(request_key(check), verdict_key(check))
+    pipe.hgetall(answers_key(check))
+    (raw_request, raw_verdict), answers = pipe.execute()
     return (parse_request(raw_request) if raw_request else None,
-            parse_verdict(raw_verdict) if raw_verdict else None)
+            parse_verdict(raw_verdict) if raw_verdict else None,
+            {k.decode() if isinstance(k, bytes) else k: v for k, v in answers.items()})
+
+
+def queue_verdict(pipe, check: str, verdict: Verdict) -> None:
+    """Add the verdict's writes to `pipe` (write_verdict), so the worker sends them with its other writes in one
+    round trip. The answers kept for a deferred check go with the request: the check is over."""
+    ttl = UNAVAILABLE_TTL if verdict.status == UNAVAILABLE else VERDICT_TTL
+    body = json.dumps(asdict(verdict), ensure_ascii=False)
+    pipe.set(verdict_key(check), body, ex=ttl)
+    pipe.delete(request_key(check), reply_key(check), answers_key(check))
+    pipe.rpush(reply_key(check), body)
+    pipe.expire(reply_key(check), ttl)
 
 
 def write_verdict(redis_client, check: str, verdict: Verdict) -> None:
     """Store the verdict and close the request: once the verdict expires, the next press asks YCLIENTS anew.
     The verdict also goes into the reply list, which wakes every redirect blocked on it (wait_verdict)."""
-    ttl = UNAVAILABLE_TTL if verdict.status == UNAVAILABLE else VERDICT_TTL
-    body = json.dumps(asdict(verdict), ensure_ascii=False)
     pipe = redis_client.pipeline()
-    pipe.set(verdict_key(check), body, ex=ttl)
-    pipe.delete(request_key(check), reply_key(check))
-    pipe.rpush(reply_key(check), body)
-    pipe.expire(reply_key(check), ttl)
+    queue_verdict(pipe, check, verdict)
     pipe.execute()
 
 

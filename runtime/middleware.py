@@ -1,6 +1,7 @@
 """Cross-cutting worker behaviour: a database connection per message, log context, failure records."""
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import threading
@@ -40,16 +41,23 @@ class DatabaseConnection(Middleware):
         self._close()
 
 
+@functools.lru_cache(maxsize=None)
+def _first_is_salon_id(fn) -> bool:
+    # Asked for every message by two middlewares; inspect.signature is the costly part, and an actor's
+    # parameters never change: once per actor function.
+    params = list(inspect.signature(fn).parameters)
+    return bool(params) and params[0] == "salon_id"
+
+
 def salon_id_of(broker, message) -> int | None:
     """By convention an actor whose first parameter is `salon_id` is about that salon."""
     try:
-        fn = broker.get_actor(message.actor_name).fn
-        params = list(inspect.signature(fn).parameters)
+        first_is_salon_id = _first_is_salon_id(broker.get_actor(message.actor_name).fn)
     except (dramatiq.ActorNotFound, TypeError, ValueError):
         return None
     if "salon_id" in message.kwargs:
         return _int_or_none(message.kwargs["salon_id"])
-    if params and params[0] == "salon_id" and message.args:
+    if first_is_salon_id and message.args:
         return _int_or_none(message.args[0])
     return None
 

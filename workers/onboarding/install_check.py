@@ -27,7 +27,6 @@ _DASHES = re.compile(r"[\u2010-\u2015\u2212]")
 
 
 HOLD_SECONDS = 1.0
-ANSWERS_KEY = "aiadmin:install-check:answers:{check}"
 ANSWERS_TTL = 300
 
 
@@ -41,18 +40,16 @@ class CheckDeferred(Exception):
 
 
 class Remembered:
-    """The check's YCLIENTS answers so far (application status, company card). Read from Redis once (one HGETALL,
-    empty unless an earlier message of this check was deferred) and written back only when the check is
-    deferred (`save`), so an undeferred check costs no extra round trips per YCLIENTS call."""
+    """The check's YCLIENTS answers so far (application status, company card). `known` comes with the request
+    (ic.load: empty unless an earlier message of this check was deferred); they are written back only when the
+    check is deferred (`save`), so an undeferred check costs no extra round trips per YCLIENTS call."""
 
-    def __init__(self, api, redis_client, check: str):
-        self.api, self.redis, self.key = api, redis_client, ANSWERS_KEY.format(check=check)
-        self.known: dict | None = None
+    def __init__(self, api, redis_client, check: str, known: dict):
+        self.api, self.redis, self.key = api, redis_client, ic.answers_key(check)
+        self.known = known
         self.fresh: dict = {}
 
     def _remember(self, field: str, ask):
-        if self.known is None:
-            self.known = {k.decode() if isinstance(k, bytes) else k: v for k, v in self.redis.hgetall(self.key).items()}
         if field in self.known:
             return json.loads(self.known[field])
         value = ask()
@@ -66,10 +63,6 @@ class Remembered:
                 pipe.hset(self.key, mapping=self.fresh)
                 pipe.expire(self.key, ANSWERS_TTL)
                 pipe.execute()
-
-    @property
-    def had_answers(self) -> bool:
-        return bool(self.known)
 
     def installation_status(self, salon_id: int) -> str:
         return self._remember(f"status:{int(salon_id)}", lambda: self.api.installation_status(salon_id))
@@ -132,13 +125,13 @@ def decide(api, salon_ids: list[int], salon_name: str, now=time.time, cards: dic
 
 def check_install(api, redis_client, check: str, now=time.time) -> ic.Verdict | None:
     """Answer one stored request (idempotent: an existing verdict is kept). None when the request expired."""
-    request, existing = ic.load(redis_client, check)
+    request, existing, known = ic.load(redis_client, check)
     if existing is not None:
         return existing
     if request is None or not request.salon_ids:
         return None
     cards: dict = {}
-    answers = Remembered(api, redis_client, check)
+    answers = Remembered(api, redis_client, check, known)
     try:
         # In the line of waiting owners as this check (its place kept across messages); past HOLD_SECONDS of
         # waiting the job is re-enqueued (CheckDeferred) instead of holding a worker thread, and asks again
@@ -154,12 +147,14 @@ def check_install(api, redis_client, check: str, now=time.time) -> ic.Verdict | 
         verdict = ic.Verdict(ic.UNAVAILABLE, reason=type(exc).__name__, checked_at=now())
     if verdict.status in (ic.REFUSED, ic.MISMATCH):
         logger.warning("install check refused for branches %s: %s", request.salon_ids, verdict.reason)
-    if answers.had_answers:
-        redis_client.delete(ANSWERS_KEY.format(check=check))  # kept only while a deferred check is unfinished
+    # Every write in one round trip: the verdict (which also drops the answers a deferred check kept) and, when
+    # confirmed, the company card, in one transaction: a redirect woken by the verdict finds the card too.
+    pipe = redis_client.pipeline()
+    ic.queue_verdict(pipe, check, verdict)
     if verdict.status == ic.CONFIRMED:
         for salon_id, card in cards.items():
             # The welcome names the salon by this card; keeping it saves the welcome a YCLIENTS call that
             # could wait behind a busy budget (issue 17: welcome <= 5 s after activation).
-            remember_card(redis_client, salon_id, card)
-    ic.write_verdict(redis_client, check, verdict)
+            remember_card(pipe, salon_id, card)
+    pipe.execute()
     return verdict

@@ -63,7 +63,8 @@ def refresh_company(salon_id: int, deps) -> Company:
 
 
 def remember_card(redis_client, salon_id: int, data: dict) -> None:
-    """Keep the card the install check just read (before the salon exists), for ensure_company."""
+    """Keep the card the install check just read (before the salon exists), for ensure_company. `redis_client` may
+    be a pipeline: the check sends it with the verdict."""
     redis_client.set(CARD_KEY.format(salon_id=int(salon_id)), json.dumps(data, ensure_ascii=False),
                      ex=CARD_TTL_SECONDS)
 

@@ -97,20 +97,52 @@ def test_the_check_id_binds_the_signature_and_the_branches():
     assert ic.check_id("ab" * 32, [1, 2]) != ic.check_id("ac" * 32, [1, 2])
 
 
-def test_the_worker_reads_the_request_and_any_verdict_in_one_round_trip_and_wakes_the_waiters(redis_client,
-                                                                                               monkeypatch):
+def round_trips(monkeypatch) -> list[list[str]]:
+    """Every round trip to Redis from now on, as the commands it carried (a pipeline is one round trip)."""
+    from redis.client import Pipeline, Redis
+
+    sent = []
+    command, execute = Redis.execute_command, Pipeline.execute
+
+    def one(self, *args, **options):
+        sent.append([args[0]])
+        return command(self, *args, **options)
+
+    def batch(self, *args, **kwargs):
+        names = [c[0][0] for c in self.command_stack]
+        sent.append(["MULTI", *names, "EXEC"] if self.transaction else names)
+        return execute(self, *args, **kwargs)
+
+    monkeypatch.setattr(Redis, "execute_command", one)
+    monkeypatch.setattr(Pipeline, "execute", batch)
+    return sent
+
+
+def test_a_confirmed_check_is_one_round_trip_to_read_and_one_to_write_and_wakes_the_waiters(redis_client,
+                                                                                          monkeypatch):
     yc = marketplace({962302: "pending"}, {962302: "Салон «Пример»"})
     ic.open_request(redis_client, "c1", [962302], "Салон «Пример»")
-    sent = []
-    execute = redis_client.execute_command
-    monkeypatch.setattr(redis_client, "execute_command", lambda *a, **k: (sent.append(a[0]), execute(*a, **k))[1])
+    sent = round_trips(monkeypatch)
     verdict = check_install(yc, redis_client, "c1")
-    # Request and verdict in one MGET, the answers a deferred message may have kept in one HGETALL, the company
-    # card for the welcome in one SET; the verdict itself is written in one pipeline (not counted here).
-    assert sent == ["MGET", "HGETALL", "SET"]
+    # Read: request, verdict and the answers a deferred message may have kept. Write: the verdict (its reply list,
+    # the request and the kept answers dropped) and the company card for the welcome. (The YCLIENTS budget's own
+    # calls are the limiter's: not made by this stub.)
+    assert sent == [["MGET", "HGETALL"], ["MULTI", "SET", "DEL", "RPUSH", "EXPIRE", "SET", "EXEC"]]
+    monkeypatch.undo()
+    assert redis_client.get("aiadmin:company-card:962302") is not None
     # A redirect blocked on the check gets it at once (and so does every later one while it is cached).
     assert ic.wait_verdict(redis_client, "c1", timeout=5) == verdict == ic.wait_verdict(redis_client, "c1", timeout=5)
     assert verdict.confirmed
+
+
+def test_a_refused_check_writes_no_company_card(redis_client, monkeypatch):
+    yc = marketplace(titles={962302: "KULTURA Малаховка"})
+    ic.open_request(redis_client, "c1", [962302], "Чужой салон")
+    sent = round_trips(monkeypatch)
+    assert check_install(yc, redis_client, "c1").status == ic.MISMATCH
+    assert sent == [["MGET", "HGETALL"], ["MULTI", "SET", "DEL", "RPUSH", "EXPIRE", "EXEC"]]
+    monkeypatch.undo()
+    assert redis_client.get("aiadmin:company-card:962302") is None
 
 
 def test_a_check_that_would_wait_for_budget_is_deferred_and_asks_only_what_it_does_not_know(redis_client):
@@ -131,3 +163,4 @@ def test_a_check_that_would_wait_for_budget_is_deferred_and_asks_only_what_it_do
     check_install(interactive, redis_client, "c1")
     assert ic.read_verdict(redis_client, "c1").confirmed
     assert yc.calls == [("status", 962302), ("company", 962302)]  # the status was not asked twice
+    assert not redis_client.exists(ic.answers_key("c1"))  # the kept answers go with the answered check
