@@ -14,7 +14,7 @@ from typing import Any
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
-from runtime.broker import enqueue_many
+from runtime.broker import ScriptedEnqueue, enqueue_many, scripted_enqueue
 from runtime.job_table import QUEUES, queue_of
 
 
@@ -37,6 +37,11 @@ class Jobs:
     # interactive: workers.onboarding.install_check (the owner waits on the redirect)
     def verify_install(self, check_id: str, *, delay_ms: int | None = None):
         return self.send("verify_install", check_id, delay_ms=delay_ms)
+
+    def verify_install_in_script(self, check_id: str) -> ScriptedEnqueue | None:
+        """`verify_install` for the redirect's check gate to enqueue in its own script, only if it opens the
+        check (no round trip of its own); None without a Redis broker: then `verify_install` after the gate."""
+        return scripted_enqueue(self.broker, self._message("verify_install", (check_id,)))
 
     # whatsapp: bridge.linking, bridge.reconcile
     def start_whatsapp_session(self, salon_id: int):

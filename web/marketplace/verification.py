@@ -1,7 +1,7 @@
 """The redirect's side of the install check: limits, one `verify_install` job per link, a brief wait for the verdict.
 
-The web tier never calls YCLIENTS itself (ARCHITECTURE §2): it stores the request in Redis (one script call,
-check_gate.py, with the limits), enqueues the worker's job and blocks on the verdict's reply list for up to
+The web tier never calls YCLIENTS itself (ARCHITECTURE §2): it stores the request in Redis and enqueues the
+worker's job (one script call, check_gate.py, with the limits), and blocks on the verdict's reply list for up to
 WAIT_SECONDS (the answer arrives the moment the worker writes it). Not there yet: the "checking" page,
 which reloads the same URL by itself (<meta http-equiv="refresh">, no JS needed) and finds the verdict
 then. Before a new check is enqueued, per-address and per-signature limits apply, counted in branches
@@ -63,15 +63,18 @@ def obtain(check: str, salon_ids: list[int], salon_name: str, signature: str, ip
            clock=time.time, sleep=time.sleep) -> Outcome:
     c = ctx()
     limits = [(key.format(ip=ip, sign=signature_key(signature)), limit, window) for key, limit, window in CHECK_LIMITS]
-    gate = check_gate.enter(c.redis, check, salon_ids, salon_name, limits, now=limiter().clock())
+    job = c.jobs.verify_install_in_script(check)  # enqueued by the gate's script if it opens the check
+    gate = check_gate.enter(c.redis, check, salon_ids, salon_name, limits, now=limiter().clock(), job=job)
     if gate.verdict is not None and _stale(gate.verdict, salon_ids):
         ic.forget(c.redis, check)  # uninstalled since YCLIENTS was asked: ask again before a reinstall
-        gate = check_gate.enter(c.redis, check, salon_ids, salon_name, limits, now=limiter().clock())
+        gate = check_gate.enter(c.redis, check, salon_ids, salon_name, limits, now=limiter().clock(), job=job)
     if gate.verdict is not None:
         return Outcome(verdict=gate.verdict)
     if gate.limited:
         return Outcome(limited=gate.limited)
-    if gate.opened:
+    if gate.opened and job is not None:
+        job.done()
+    elif gate.opened:
         try:
             c.jobs.verify_install(check)
         except Exception:

@@ -128,3 +128,34 @@ def test_the_wait_never_outlasts_the_redis_clients_socket_timeout(redis_url):
         assert ic.wait_verdict(client, "nobody-answers", timeout=5) is None  # not a TimeoutError
     finally:
         client.close()
+
+
+def test_on_a_redis_broker_the_check_is_enqueued_by_the_gates_own_script(settings, database, counting_redis,
+                                                                            monkeypatch):
+    """One round trip starts the check AND enqueues `verify_install` (was: the gate's script, then Dramatiq's
+    dispatch script); a press that finds the check pending enqueues nothing more. The message is what a real
+    consumer fetches, on the interactive queue."""
+    from runtime.broker import build_broker
+    from runtime.jobs import Jobs
+
+    monkeypatch.setattr(verification, "WAIT_SECONDS", 0.0)
+    broker = build_broker(settings)
+    broker.client = counting_redis  # the app's Redis, counted
+    app = create_app(settings, container=container_for(settings=settings, database=database, redis=counting_redis,
+                                                       jobs=Jobs(broker), live=LiveStatus(counting_redis)))
+    enqueued = []
+    monkeypatch.setattr(broker, "enqueue", lambda *a, **k: enqueued.append(a))  # Dramatiq's own enqueue: unused
+    counting_redis.commands.clear()
+    assert obtain(app, check="c1").checking
+    assert counting_redis.commands[:1] == ["EVALSHA"] and "EVALSHA" not in counting_redis.commands[1:]
+    assert obtain(app, check="c1").checking  # pending: the same check, not enqueued again
+    assert obtain(app, check="c2", salon_ids=(962303,)).checking
+    assert not enqueued
+    consumer = broker.consume("interactive", prefetch=5, timeout=500)
+    messages = [next(consumer), next(consumer), next(consumer)]
+    assert [(m.actor_name, m.args) for m in messages[:2]] == [("verify_install", ("c1",)), ("verify_install", ("c2",))]
+    assert messages[2] is None  # nothing else on the queue
+    for message in messages[:2]:
+        consumer.ack(message)
+    consumer.close()
+    broker.close()
