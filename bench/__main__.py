@@ -66,7 +66,7 @@ def machine() -> dict:
             "postgresql": sh("psql -V 2>/dev/null | awk '{print $3}'"), "wrk": sh("command -v wrk >/dev/null && wrk -v 2>&1 | head -1 | awk '{print $2}'") or "not installed",
             "load_before": sh("cut -d' ' -f1-3 /proc/loadavg")}
     for dist in ("gunicorn", "gevent", "flask", "flask-sock", "dramatiq", "redis", "peewee", "psycopg2-binary",
-                 "psycogreen", "orjson"):
+                 "psycogreen", "orjson", "urllib3", "hiredis"):
         info["redis-py" if dist == "redis" else dist] = _version(dist)
     return info
 

@@ -1,0 +1,131 @@
+"""Benchmark 6's CPU split, one side at a time: the redirect's web CPU and the install check's worker CPU.
+
+    python -m bench.redirect_split                # both parts, 400 checks each
+    python -m bench.redirect_split --part web     # or: --part check
+    python -m bench.redirect_split --profile tottime
+
+`web`: the web app in this process (Flask test client, no gunicorn), each request a new salon pressed
+«Подключить» in the YCLIENTS sandbox, its check answered by a real Dramatiq worker process; prints the web's
+CPU ms per redirect (this process's user+system time). `check`: `check_install` in this process for stored
+requests (the worker's code without Dramatiq), then the same number of `verify_install` messages through a
+real worker process (1 x 8 threads, as the Procfile); prints CPU ms per check for both and Redis' CPU.
+Budget lifted, like bench 6. Steadier than the closed-loop run for comparing two versions of one side:
+run both versions alternately, several times (docs/performance/redirect.md).
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+
+import requests
+
+from bench.fleet_sandbox import fleet_ids
+from bench.redirect import LIFTED, _cpu_seconds, press_connect, start_sandbox
+from bench.stack import stack
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def web_part(s, paths: list[str], profile: str | None = None) -> dict:
+    import os
+
+    from tests.support import settings_env
+    from web.app import create_app
+
+    os.environ.update(settings_env(s.settings))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(s.root / "metrics")
+    client = create_app().test_client()
+    warm, timed = paths[:20], paths[20:]
+
+    def press(i: int, path: str) -> None:
+        answer = client.get(path, headers={"X-Forwarded-For": f"10.{i // 62500}.{i // 250 % 250}.{i % 250}"})
+        assert answer.status_code == 302, (answer.status_code, answer.data[:300])
+
+    for i, path in enumerate(warm):
+        press(i, path)
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    started, wall = _cpu(), time.time()
+    for i, path in enumerate(timed, start=len(warm)):
+        press(i, path)
+    cpu, wall = _cpu() - started, time.time() - wall
+    if profiler:
+        import pstats
+
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats(profile).print_stats(40)
+    return {"web_cpu_ms_per_redirect": round(1000 * cpu / len(timed), 2),
+            "wall_ms_per_redirect": round(1000 * wall / len(timed), 1), "redirects": len(timed)}
+
+
+def check_part(s, ids: list[int]) -> dict:
+    from models import install_check as ic
+    from runtime.bootstrap import build_container
+    from workers.onboarding.install_check import check_install
+
+    c = build_container(s.settings, "worker")
+    headers = {"Authorization": f"Bearer {s.settings.yclients_partner_token}", "X-Partner-Id": "1",
+               "Accept": "application/vnd.yclients.v2+json"}
+
+    def stored(batch: list[int], prefix: str) -> list[str]:
+        checks = []
+        for salon_id in batch:
+            title = requests.get(f"{s.url('yclients')}/api/v1/company/{salon_id}", headers=headers,
+                                 timeout=10).json()["data"]["title"]
+            ic.open_request(c.redis, f"{prefix}{salon_id}", [salon_id], title)
+            checks.append(f"{prefix}{salon_id}")
+        return checks
+
+    half = len(ids) // 2
+    checks = stored(ids[:half], "inproc-")
+    started = _cpu()
+    for check in checks:
+        assert check_install(c.yclients_interactive, c.redis, check).status == ic.CONFIRMED
+    in_process = 1000 * (_cpu() - started) / len(checks)
+
+    checks = stored(ids[half:], "worker-")
+    worker = s.start_worker("worker", processes=1, threads=8, queues=("interactive",))
+    time.sleep(2)
+    worker_cpu, redis_cpu = _cpu_seconds(worker.process.pid), _cpu_seconds(s.redis_process.pid)
+    for check in checks:
+        c.jobs.verify_install(check)
+    while not all(c.redis.mget([ic.verdict_key(check) for check in checks])):
+        time.sleep(0.05)
+    return {"check_cpu_ms_in_process": round(in_process, 2),
+            "worker_cpu_ms_per_check": round(1000 * (_cpu_seconds(worker.process.pid) - worker_cpu) / len(checks), 2),
+            "redis_cpu_ms_per_check": round(1000 * (_cpu_seconds(s.redis_process.pid) - redis_cpu) / len(checks), 2),
+            "checks": len(checks)}
+
+
+def run(part: str = "both", n: int = 400, profile: str | None = None) -> dict:
+    result = {"loadavg_before": open("/proc/loadavg").read().split()[0]}
+    with stack(rate_limit=LIFTED) as s:
+        start_sandbox(s, 2 * n + 40)
+        ids = fleet_ids(2 * n + 40)
+        paths = press_connect(s.url("yclients"), ids)  # every salon pending in YCLIENTS, as after «Подключить»
+        if part in ("both", "check"):
+            result.update(check_part(s, ids[:n]))
+            s.services.pop("worker").stop()
+        if part in ("both", "web"):
+            paths = paths[n:n + n + 20]
+            s.start_worker("worker", processes=1, threads=8, queues=("interactive",))
+            result.update(web_part(s, paths, profile))
+    result["loadavg_after"] = open("/proc/loadavg").read().split()[0]
+    return result
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--part", choices=("both", "web", "check"), default="both")
+    parser.add_argument("-n", type=int, default=400, help="redirects (web) and checks (check)")
+    parser.add_argument("--profile", choices=("tottime", "cumulative"), help="cProfile the web part")
+    args = parser.parse_args()
+    print(run(args.part, args.n, args.profile))
