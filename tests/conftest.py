@@ -5,6 +5,7 @@ PostgreSQL tests skip locally and fail under CI.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from pathlib import Path
@@ -69,28 +70,34 @@ def _postgres_base_url() -> str:
     return url
 
 
+@contextlib.contextmanager
+def scratch_postgres_database(prefix: str):
+    """A new, empty PostgreSQL database for the block (its URL), dropped after it, open connections and all."""
+    import psycopg2
+
+    base = _postgres_base_url()
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(base)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunparse(urlparse(base)._replace(path=f"/{name}"))
+    finally:
+        with admin.cursor() as cur:
+            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()
+
+
 @pytest.fixture(scope="session")
 def db_url(request, tmp_path_factory):
     """A fresh, empty database for this test session (a temporary SQLite file or a new PG database)."""
     if request.config.getoption("--db") == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
         return
-    import psycopg2
-
-    base = _postgres_base_url()
-    name = f"aiadmin_t_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(base)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    parts = urlparse(base)
-    try:
-        yield urlunparse(parts._replace(path=f"/{name}"))
-    finally:
-        with admin.cursor() as cur:
-            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.close()
+    with scratch_postgres_database("aiadmin_t") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -7,13 +7,12 @@ stored with its own body. The PostgreSQL run skips only when TEST_POSTGRES_URL i
 """
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from urllib.parse import urlparse, urlunparse
 
 import pytest
 import requests
@@ -36,35 +35,21 @@ def engine_url(request, tmp_path):
     """A fresh migrated database of each engine (not the session's): both runs happen in every session."""
     import migrations
 
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'durable.db'}"
-        admin = name = None
-    else:
-        import psycopg2
+    from tests.conftest import scratch_postgres_database
 
-        from tests.conftest import _postgres_base_url
-
-        base = _postgres_base_url()
-        name = f"aiadmin_k_{uuid.uuid4().hex[:10]}"
-        admin = psycopg2.connect(base)
-        admin.autocommit = True
-        with admin.cursor() as cur:
-            cur.execute(f'CREATE DATABASE "{name}"')
-        url = urlunparse(urlparse(base)._replace(path=f"/{name}"))
-    db = init_database(url)
-    db.connect()
-    migrations.migrate(db)
-    db.close()
-    try:
-        yield url
-    finally:
+    with contextlib.ExitStack() as scratch:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path / 'durable.db'}"
+        else:
+            url = scratch.enter_context(scratch_postgres_database("aiadmin_k"))
         db = init_database(url)
-        db.close_all()
-        if admin is not None:
-            with admin.cursor() as cur:
-                cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
-                cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            admin.close()
+        db.connect()
+        migrations.migrate(db)
+        db.close()
+        try:
+            yield url
+        finally:
+            init_database(url).close_all()  # before the scratch database is dropped
 
 
 def body(n: int) -> dict:

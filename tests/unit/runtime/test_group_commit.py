@@ -36,8 +36,8 @@ class Recorder:
         return [f"id-{item}" for item in items]
 
 
-def submit_all(writer, items):
-    results, threads = {}, []
+def submit_all(writer, items, results=None):
+    results, threads = {} if results is None else results, []
 
     def one(item):
         try:
@@ -58,22 +58,27 @@ def wait_pending(writer, n):
     wait_for(lambda: len(writer._pending) >= n, message=f"{n} pending items")
 
 
+def submit_one_by_one(writer, items):
+    """Submit each item only once the one before is pending (behind a blocked write), so the order of submission
+    is known; (results by item, filled as the submits return; threads)."""
+    results, threads = {}, []
+    for n, item in enumerate(items, start=1):
+        threads += submit_all(writer, [item], results)[1]
+        wait_pending(writer, n)
+    return results, threads
+
+
 def test_items_arriving_during_a_write_share_the_next_commit_in_submission_order():
     write = Recorder()
     writer = GroupCommit(write, idle_s=0.2)
     first, threads = submit_all(writer, ["a"])
     assert write.entered.wait(5)
-    later = {}
-    for item in ["b", "c", "d", "e"]:  # one at a time, so the order of submission is known
-        results, more = submit_all(writer, [item])
-        threads += more
-        later[item] = results
-        wait_pending(writer, len(later))
+    later, more = submit_one_by_one(writer, ["b", "c", "d", "e"])
     write.gate.set()
-    for thread in threads:
+    for thread in threads + more:
         thread.join(5)
     assert write.batches == [["a"], ["b", "c", "d", "e"]]  # 2 commits for 5 items, in order
-    assert first["a"] == "id-a" and [later[i][i] for i in "bcde"] == ["id-b", "id-c", "id-d", "id-e"]
+    assert first["a"] == "id-a" and [later[i] for i in "bcde"] == ["id-b", "id-c", "id-d", "id-e"]
     writer.close()
 
 
@@ -82,16 +87,10 @@ def test_a_batch_that_fails_is_written_item_by_item_so_only_the_bad_item_fails()
     writer = GroupCommit(write, idle_s=0.2)
     _, threads = submit_all(writer, ["first"])
     assert write.entered.wait(5)
-    results = {}
-    for item in ["x", "bad", "y"]:
-        r, more = submit_all(writer, [item])
-        threads += more
-        results[item] = r
-        wait_pending(writer, len(results))
+    answers, more = submit_one_by_one(writer, ["x", "bad", "y"])
     write.gate.set()
-    for thread in threads:
+    for thread in threads + more:
         thread.join(5)
-    answers = {item: r[item] for item, r in results.items()}
     assert answers["x"] == "id-x" and answers["y"] == "id-y"
     assert isinstance(answers["bad"], ValueError)
     assert write.stored == ["first", "x", "y"]  # the failed batch stored nothing; each retried alone
