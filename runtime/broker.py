@@ -49,6 +49,16 @@ def build_broker(settings: Settings, database=None, live=None) -> RedisBroker:
     )
 
 
+def _about_to_enqueue(broker: RedisBroker, message):
+    """What RedisBroker.enqueue does before sending (no delay): a unique redis message id (a retried message keeps
+    its message id), then the before_enqueue hooks."""
+    from uuid import uuid4
+
+    message = message.copy(options={"redis_message_id": str(uuid4())})
+    broker.emit_before("enqueue", message, None)
+    return message
+
+
 def enqueue_many(broker: RedisBroker, messages: list, *, before=()) -> None:
     """`broker.enqueue(m)` for each message (no delay), in ONE pipelined round trip: the same middleware
     hooks, the same unique redis message id and the same dispatch script as Dramatiq's own enqueue.
@@ -57,16 +67,13 @@ def enqueue_many(broker: RedisBroker, messages: list, *, before=()) -> None:
     `before`: (script, keys, args) calls of other registered scripts (e.g. the live reset a session job
     follows) sent ahead of the enqueues in the same round trip, as EVAL with the script's text: Redis knows
     it then whatever it was told before, so each runs exactly once and always before the enqueues."""
-    from uuid import uuid4
-
     from dramatiq.common import current_millis
     from redis.exceptions import NoScriptError
 
     dispatch = broker.scripts["dispatch"]
     sent, argv = [], []
     for message in messages:
-        message = message.copy(options={"redis_message_id": str(uuid4())})
-        broker.emit_before("enqueue", message, None)
+        message = _about_to_enqueue(broker, message)
         argv.append(["enqueue", current_millis(), message.queue_name, broker.broker_id, broker.heartbeat_timeout,
                      broker.dead_message_ttl, broker._should_do_maintenance("enqueue"), broker._max_unpack_size(),
                      message.options["redis_message_id"], message.encode()])
@@ -113,10 +120,7 @@ def scripted_enqueue(broker, message) -> ScriptedEnqueue | None:
     broker (a stub broker enqueues the usual way)."""
     if not isinstance(broker, RedisBroker):
         return None
-    from uuid import uuid4
-
-    message = message.copy(options={"redis_message_id": str(uuid4())})
-    broker.emit_before("enqueue", message, None)
+    message = _about_to_enqueue(broker, message)
     queue = f"{broker.namespace}:{message.queue_name}"
     return ScriptedEnqueue(broker, message, (queue, f"{queue}.msgs"),
                            (message.options["redis_message_id"], message.encode()))

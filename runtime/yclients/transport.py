@@ -27,6 +27,10 @@ MAX_REDIRECTS = 5
 # As requests sends by default: YCLIENTS may compress a large page (urllib3 decodes it).
 DEFAULT_HEADERS = {"Accept-Encoding": "gzip, deflate", "Connection": "keep-alive"}
 NETWORK_ERRORS = (urllib3.exceptions.HTTPError, OSError)
+# Redirects followed (up to MAX_REDIRECTS), nothing retried: the client decides retries. One object for every call
+# (urllib3 never changes a Retry: following a redirect makes a new one).
+FOLLOW_REDIRECTS = urllib3.Retry(total=MAX_REDIRECTS, connect=0, read=0, status=0, other=0, redirect=MAX_REDIRECTS,
+                                 raise_on_redirect=True)
 
 
 class Answer:
@@ -75,9 +79,8 @@ class Transport:
         if params:
             url += ("&" if "?" in url else "?") + query_string(params)
         body = None if json is None else jsonlib.dumps(json, allow_nan=False).encode()
-        retries = urllib3.Retry(total=MAX_REDIRECTS, connect=0, read=0, status=0, other=0,
-                                redirect=MAX_REDIRECTS, raise_on_redirect=True) if allow_redirects else False
         response = self.pools.request(method, url, body=body, headers={**DEFAULT_HEADERS, **(headers or {})},
                                       timeout=urllib3.Timeout(connect=timeout, read=timeout),
-                                      retries=retries, redirect=allow_redirects)
+                                      retries=FOLLOW_REDIRECTS if allow_redirects else False,
+                                      redirect=allow_redirects)
         return Answer(response.status, response.headers, response.data)
