@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, Retries, ShutdownNotifications, TimeLimit
 
 from runtime.middleware import DatabaseConnection, FailureRecorder, LogContext
+from runtime.redis_client import connection_options
 from runtime.requeue_outcome import RequeueOutcome
 from runtime.retry_notice import RetryNotice
 from runtime.retry_state import RetryRecorder
@@ -41,7 +43,7 @@ def build_middleware(database=None, live=None):
 
 def build_broker(settings: Settings, database=None, live=None) -> RedisBroker:
     return RedisBroker(
-        url=settings.redis_url,
+        client=redis.Redis(connection_pool=redis.ConnectionPool.from_url(settings.redis_url, **connection_options())),
         middleware=build_middleware(database, live),
         namespace="dramatiq",
         heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
