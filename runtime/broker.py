@@ -12,8 +12,10 @@ from dataclasses import dataclass
 import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, Retries, ShutdownNotifications, TimeLimit
+from redis.commands.core import Script
 
 from runtime.middleware import DatabaseConnection, FailureRecorder, LogContext
+from runtime.queue_bell import ENQUEUE_LUA, BellRedisBroker, queue_keys
 from runtime.redis_client import connection_options
 from runtime.requeue_outcome import RequeueOutcome
 from runtime.retry_notice import RetryNotice
@@ -42,7 +44,7 @@ def build_middleware(database=None, live=None):
 
 
 def build_broker(settings: Settings, database=None, live=None) -> RedisBroker:
-    return RedisBroker(
+    return BellRedisBroker(
         client=redis.Redis(connection_pool=redis.ConnectionPool.from_url(settings.redis_url, **connection_options())),
         middleware=build_middleware(database, live),
         namespace="dramatiq",
@@ -61,56 +63,58 @@ def _about_to_enqueue(broker: RedisBroker, message):
     return message
 
 
+def _enqueue_script(broker: RedisBroker):
+    """The enqueue-and-ring script (runtime/queue_bell.py) on `broker`'s Redis (a plain RedisBroker's too: its
+    consumers just never listen to the bell, capped at BELL_CAP rings)."""
+    script = getattr(broker, "enqueue_script", None)
+    if script is None:
+        script = broker.enqueue_script = Script(broker.client, ENQUEUE_LUA)
+    return script
+
+
 def enqueue_many(broker: RedisBroker, messages: list, *, before=()) -> None:
     """`broker.enqueue(m)` for each message (no delay), in ONE pipelined round trip: the same middleware
-    hooks, the same unique redis message id and the same dispatch script as Dramatiq's own enqueue.
-    EVALSHA directly (a pipeline given a Script first asks SCRIPT EXISTS: a second round trip); if Redis
-    does not know the script yet, every enqueue failed alike, so it is loaded and the enqueues sent again.
+    hooks, the same unique redis message id and the same stored message as Dramatiq's own enqueue, and the
+    queue's bell rung (runtime/queue_bell.py). EVALSHA directly (a pipeline given a Script first asks SCRIPT
+    EXISTS: a second round trip); if Redis does not know the script yet, every enqueue failed alike, so it is
+    loaded and the enqueues sent again.
     `before`: (script, keys, args) calls of other registered scripts (e.g. the live reset a session job
     follows) sent ahead of the enqueues in the same round trip, as EVAL with the script's text: Redis knows
     it then whatever it was told before, so each runs exactly once and always before the enqueues."""
-    from dramatiq.common import current_millis
     from redis.exceptions import NoScriptError
 
-    dispatch = broker.scripts["dispatch"]
-    sent, argv = [], []
+    script = _enqueue_script(broker)
+    sent, calls = [], []
     for message in messages:
         message = _about_to_enqueue(broker, message)
-        argv.append(["enqueue", current_millis(), message.queue_name, broker.broker_id, broker.heartbeat_timeout,
-                     broker.dead_message_ttl, broker._should_do_maintenance("enqueue"), broker._max_unpack_size(),
-                     message.options["redis_message_id"], message.encode()])
+        calls.append((*queue_keys(broker.namespace, message.queue_name), message.options["redis_message_id"],
+                      message.encode()))
         sent.append(message)
     pipeline = broker.client.pipeline(transaction=False)
-    for script, keys, args in before:
-        pipeline.eval(script.script, len(keys), *keys, *args)
+    for other, keys, args in before:
+        pipeline.eval(other.script, len(keys), *keys, *args)
     for attempt in (1, 2):
-        for args in argv:
-            pipeline.evalsha(dispatch.sha, 1, broker.namespace, *args)
+        for call in calls:
+            pipeline.evalsha(script.sha, 3, *call)
         failed = [reply for reply in pipeline.execute(raise_on_error=False) if isinstance(reply, Exception)]
         if not failed:
             break
         if attempt == 2 or not all(isinstance(error, NoScriptError) for error in failed):
             raise failed[0]
-        dispatch.sha = broker.client.script_load(dispatch.script)  # the `before` calls ran: the enqueues only
+        script.sha = broker.client.script_load(script.script)  # the `before` calls ran: the enqueues only
     for message in sent:
         broker.emit_after("enqueue", message, None)
 
 
-# What Dramatiq's dispatch.lua does for `enqueue` (no delay), for a script of ours that enqueues as one of its
-# steps: KEYS queue list and messages hash, ARGV the redis message id and the encoded message. The consumer's
-# `fetch` LPOPs the id and HMGETs the data; nothing else is needed (the enqueuer's heartbeat is not).
-PUSH_LUA = "redis.call('HSET', {messages}, {id}, {data}); redis.call('RPUSH', {queue}, {id})"
-
-
 @dataclass(frozen=True)
 class ScriptedEnqueue:
-    """A message another Lua script pushes onto its queue (PUSH_LUA) in that script's round trip, so the enqueue
-    costs no round trip of its own (the redirect's install check: web/marketplace/check_gate.py). The
+    """A message another Lua script pushes onto its queue (queue_bell.PUSH_LUA) in that script's round trip, so the
+    enqueue costs no round trip of its own (the redirect's install check: web/marketplace/check_gate.py). The
     before_enqueue hooks have run; `done()` runs the after_enqueue hooks once the script says it pushed."""
 
     broker: RedisBroker
     message: object  # dramatiq.Message, with its redis message id
-    keys: tuple  # (queue list, messages hash)
+    keys: tuple  # (queue list, messages hash, bell)
     args: tuple  # (redis message id, encoded message)
 
     def done(self) -> None:
@@ -118,11 +122,10 @@ class ScriptedEnqueue:
 
 
 def scripted_enqueue(broker, message) -> ScriptedEnqueue | None:
-    """`message` ready for PUSH_LUA, as `broker.enqueue(message)` would send it; None unless `broker` is a Redis
-    broker (a stub broker enqueues the usual way)."""
+    """`message` ready for queue_bell.PUSH_LUA, as `broker.enqueue(message)` would send it; None unless `broker` is a
+    Redis broker (a stub broker enqueues the usual way)."""
     if not isinstance(broker, RedisBroker):
         return None
     message = _about_to_enqueue(broker, message)
-    queue = f"{broker.namespace}:{message.queue_name}"
-    return ScriptedEnqueue(broker, message, (queue, f"{queue}.msgs"),
+    return ScriptedEnqueue(broker, message, queue_keys(broker.namespace, message.queue_name),
                            (message.options["redis_message_id"], message.encode()))

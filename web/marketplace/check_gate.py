@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from redis.commands.core import Script
 
 from models import install_check as ic
-from runtime.broker import PUSH_LUA, ScriptedEnqueue
+from runtime.broker import ScriptedEnqueue
+from runtime.queue_bell import PUSH_LUA
 from web.marketplace.ratelimit import PREFIX
 
-# KEYS: verdict, request, the job's queue list and messages hash, then one sorted set per limit.
+# KEYS: verdict, request, the job's queue list, messages hash and bell, then one sorted set per limit.
 # ARGV: now, cost, member prefix, request body, request ttl, the job's redis message id ('' = enqueued by the
 # caller) and encoded message, then (limit, window) per limit.
 _GATE = """
@@ -31,9 +32,9 @@ if pending then return {'pending', pending} end
 local now = tonumber(ARGV[1])
 local cost = tonumber(ARGV[2])
 local wait = 0
-for i = 5, #KEYS do
-  local limit = tonumber(ARGV[8 + 2 * (i - 5)])
-  local window = tonumber(ARGV[9 + 2 * (i - 5)])
+for i = 6, #KEYS do
+  local limit = tonumber(ARGV[8 + 2 * (i - 6)])
+  local window = tonumber(ARGV[9 + 2 * (i - 6)])
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
   local count = redis.call('ZCARD', KEYS[i])
   if count + cost > limit then
@@ -47,15 +48,15 @@ for i = 5, #KEYS do
   end
 end
 if wait > 0 then return {'limited', tostring(wait)} end
-for i = 5, #KEYS do
+for i = 6, #KEYS do
   for j = 1, cost do
-    redis.call('ZADD', KEYS[i], now, ARGV[3] .. ':' .. (i - 2) .. ':' .. j)
+    redis.call('ZADD', KEYS[i], now, ARGV[3] .. ':' .. (i - 3) .. ':' .. j)
   end
-  redis.call('PEXPIRE', KEYS[i], math.ceil(tonumber(ARGV[9 + 2 * (i - 5)]) * 1000))
+  redis.call('PEXPIRE', KEYS[i], math.ceil(tonumber(ARGV[9 + 2 * (i - 6)]) * 1000))
 end
 redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[5])
 if ARGV[6] ~= '' then
-  """ + PUSH_LUA.format(queue="KEYS[3]", messages="KEYS[4]", id="ARGV[6]", data="ARGV[7]") + """
+  """ + PUSH_LUA.format(queue="KEYS[3]", messages="KEYS[4]", bell="KEYS[5]", id="ARGV[6]", data="ARGV[7]") + """
 end
 return {'opened', ARGV[4]}
 """
@@ -76,7 +77,7 @@ def enter(redis_client, check: str, salon_ids: list[int], salon_name: str, limit
     """`limits`: (key, limit, window) rules, keys as in web.marketplace.ratelimit, each costing len(salon_ids).
     `job`: the check's `verify_install`, enqueued by the script when (and only when) it opens the check; the caller
     then calls `job.done()`."""
-    queue_keys = job.keys if job is not None else (ic.request_key(check),) * 2  # unused without a job
+    queue_keys = job.keys if job is not None else (ic.request_key(check),) * 3  # unused without a job
     keys = [ic.verdict_key(check), ic.request_key(check), *queue_keys, *(PREFIX + key for key, _, _ in limits)]
     args = [now, max(1, len(salon_ids)), uuid.uuid4().hex, ic.request_body(salon_ids, salon_name, now),
             ic.REQUEST_TTL, *(job.args if job is not None else ("", ""))]
