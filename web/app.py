@@ -5,6 +5,7 @@ import logging
 import os
 
 from flask import Flask, g
+from flask.sessions import SessionInterface
 from flask_sock import Sock
 
 from runtime import green
@@ -18,6 +19,18 @@ from web.metrics import blueprint as metrics_blueprint
 from web.webhook_wsgi import WebhookFastPath
 
 logger = logging.getLogger("aiadmin.web")
+
+
+class NoSessions(SessionInterface):
+    """The app keeps no Flask session: the onboarding page's cookie is its own (web/marketplace/session.py).
+    Flask's default opened (built the signer for) a signed-cookie session on every request: ~2 % of a redirect's
+    CPU under load (docs/performance/redirect.md, round 3). Flask's null session raises if anything writes to it."""
+
+    def open_session(self, app, request):
+        return self.make_null_session(app)
+
+    def save_session(self, app, session, response):
+        return None
 sock = Sock()  # unbound; bound to each app in create_app (flask-sock's init_app pattern)
 
 
@@ -32,8 +45,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     settings = container.settings
 
     app = Flask(__name__)
+    app.session_interface = NoSessions()
     app.config.update(
-        SECRET_KEY=settings.jwt_secret,
         MAX_CONTENT_LENGTH=256 * 1024,
         JSON_AS_ASCII=False,
     )
