@@ -2,8 +2,9 @@
 
 Measured defaults (docs/architecture.md): an idle worker picks a message up ~450 ms after it is
 sent, a SIGKILLed worker's messages return after 1.5-10 minutes, failing messages retry for
-~35 days. Hence: a 100 ms worker timeout (set as `dramatiq_worker_timeout` in the Procfile),
-a 15 s heartbeat timeout with frequent maintenance, and bounded retries (workers/registry.py).
+~35 days. Hence: queue bells (runtime/queue_bell.py: an idle consumer is woken by the enqueue) with
+a 100 ms worker timeout (set as `dramatiq_worker_timeout` in the Procfile), a 15 s heartbeat timeout
+with frequent maintenance, and bounded retries (workers/registry.py).
 """
 from __future__ import annotations
 
