@@ -193,7 +193,9 @@ class Catalog:
     """Every generated salon, with caches for the small lists."""
 
     def __init__(self, anchor: dt.date | None = None):
-        self.anchor = anchor or dt.date.today()
+        # Today as YCLIENTS (Moscow) sees it, not this machine's date: a salon's records window is around its own
+        # today, which for a Moscow salon is this date at any hour of the UTC day.
+        self.anchor = anchor or dt.datetime.now(ZoneInfo("Europe/Moscow")).date()
         self._salons: dict[int, SalonData] = {}
 
     def get(self, salon_id: int) -> SalonData | None:

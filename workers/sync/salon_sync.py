@@ -14,8 +14,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from zoneinfo import ZoneInfo
 
 from models import salon as S
+from models.company import DEFAULT_TIMEZONE
 from models.db import utcnow
 from models.salon import Salon
 from models.sync_run import DONE, FAILED, RUNNING, SyncRun
@@ -63,8 +65,9 @@ def access_denied_text(entity: str, exc) -> str:
 
 
 def records_window(settings, today: dt.date | None = None) -> tuple[str, str]:
-    """The records window in salon-local dates (YCLIENTS reads start/end dates in the salon's timezone)."""
-    today = today or dt.date.today()
+    """The records window in salon-local dates (YCLIENTS reads start/end dates in the salon's timezone); `today`
+    by default is today in YCLIENTS' default timezone (a salon whose card we do not have), not this machine's."""
+    today = today or dt.datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).date()
     return ((today - dt.timedelta(days=settings.records_days_back)).isoformat(),
             (today + dt.timedelta(days=settings.records_days_ahead)).isoformat())
 
@@ -195,6 +198,12 @@ class _Runner:
     def _company(self) -> None:
         refresh_company(self.salon_id, self.deps)  # the card, the salon's title and its timezone
         self.tz = salon_zone(self.salon_id)
+        records = self.checkpoints.get("records")
+        if records is not None and records["status"] == "pending" and "changed_after" not in records:
+            # A first sync was planned before the card was stored, its records window around "today" in YCLIENTS'
+            # default timezone; the salon's own today can be another date (in Yekaterinburg from 19:00 UTC).
+            records.update(zip(("start_date", "end_date"), records_window(self.deps.settings,
+                                                                           salon_today(self.salon_id))))
         self._save("company", {"status": "done", "page": 2, "done": 1, "total": 1})
 
     def _list(self, entity) -> None:

@@ -51,7 +51,8 @@ def test_a_yekaterinburg_salon_stores_records_at_the_right_utc_instant(settings,
     company = Company.get_by_id(URAL)
     assert company.timezone == "Asia/Yekaterinburg" and company.city == "Екатеринбург" and company.phone
     assert Salon.get_by_id(URAL).title == "Студия «Урал»"
-    first = data.record(0)
+    window = SyncRun.get().checkpoints["records"]  # the salon's own dates: from 19:00 UTC a day after Moscow's
+    first = data.record(data.record_range(*(dt.date.fromisoformat(window[k]) for k in ("start_date", "end_date")))[0])
     local = dt.datetime.fromisoformat(first["datetime"][:19])
     stored = Record.get(Record.yclients_id == first["id"])
     assert stored.datetime == local - dt.timedelta(hours=5)

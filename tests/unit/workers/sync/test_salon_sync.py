@@ -164,3 +164,20 @@ def test_a_full_sync_flags_rows_yclients_no_longer_has_as_deleted(settings, data
     assert Record.get(Record.yclients_id == 2).deleted is False  # outside the window: never asked for
     assert Record.get(Record.yclients_id == 3).deleted is False
     assert SyncRun.get().counts["records"] == 4001  # the 4000 synced plus the one outside the window
+
+
+def test_a_first_sync_reads_records_around_the_salons_own_today_not_yclients_default_one(settings, database,
+                                                                                         redis_client, monkeypatch):
+    """20:30 UTC: still 2 December in Moscow (YCLIENTS' default zone, all we know before the card), already
+    3 December in Yekaterinburg. The records window is the salon's: around the 3rd (this failed every evening)."""
+    from sandbox.yclients.data import URAL
+    from workers.sync import company
+
+    monkeypatch.setattr(company, "utcnow", lambda: dt.datetime(2026, 12, 2, 20, 30))
+    ural = Catalog().get(URAL)
+    make_salon(salon_id=URAL, state=S.ACTIVE)
+    assert sync_salon(URAL, "full", deps_for(settings, database, redis_client, catalog_salon(ural))) == "done"
+    window = records_window(settings, dt.date(2026, 12, 3))
+    records = SyncRun.get().checkpoints["records"]
+    assert (records["start_date"], records["end_date"]) == window
+    assert db_digest(URAL)["checksums"]["records"] == salon_digest(ural, *window)["checksums"]["records"]
