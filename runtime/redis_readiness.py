@@ -9,13 +9,16 @@ zero (a pub/sub `get_message(timeout=...)`) still goes through gevent: it must n
 """
 from __future__ import annotations
 
+import functools
 import select
 
 from redis._parsers import _HiredisParser
 from redis.utils import HIREDIS_AVAILABLE
 
 
+@functools.cache
 def _os_poll():
+    """The OS's poll (gevent's original once it patched `select`); asked after the patch, at the first check."""
     try:
         from gevent.monkey import get_original
     except ImportError:  # pragma: no cover - gevent is a dependency
@@ -26,13 +29,9 @@ def _os_poll():
 class OsPollReadiness(_HiredisParser):
     """redis-py's hiredis parser; `can_read(0)` asks the OS (its answer is the same as gevent's, at once)."""
 
-    _poll = None
-
     def can_read(self, timeout: float = 0) -> bool:
         if timeout == 0 and self._reader is not None and self._sock is not None and not self._reader.has_data():
-            poll = OsPollReadiness._poll or _os_poll()
-            OsPollReadiness._poll = poll
-            poller = poll()
+            poller = _os_poll()()
             poller.register(self._sock, select.POLLIN)
             if not poller.poll(0):
                 return False  # nothing waiting (the usual answer); otherwise redis-py's own check decides

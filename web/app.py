@@ -31,6 +31,8 @@ class NoSessions(SessionInterface):
 
     def save_session(self, app, session, response):
         return None
+
+
 sock = Sock()  # unbound; bound to each app in create_app (flask-sock's init_app pattern)
 
 

@@ -202,8 +202,8 @@ class _Runner:
         if records is not None and records["status"] == "pending" and "changed_after" not in records:
             # A first sync was planned before the card was stored, its records window around "today" in YCLIENTS'
             # default timezone; the salon's own today can be another date (in Yekaterinburg from 19:00 UTC).
-            records.update(zip(("start_date", "end_date"), records_window(self.deps.settings,
-                                                                           salon_today(self.salon_id))))
+            start, end = records_window(self.deps.settings, salon_today(self.salon_id))
+            records.update(start_date=start, end_date=end)
         self._save("company", {"status": "done", "page": 2, "done": 1, "total": 1})
 
     def _list(self, entity) -> None:
