@@ -20,7 +20,7 @@ class BudgetSpent(Exception):
     """The address's budget of failed answers is spent: web.error_budget answers with its 429."""
 
 # One sliding-window hit as a Lua function, shared by the scripts below: 0 if allowed, else the ms to wait.
-_HIT_FUNCTION = """
+HIT_FUNCTION = """
 local function hit(key, now, window, limit, member, cost)
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
   local count = redis.call('ZCARD', key)
@@ -38,22 +38,33 @@ local function hit(key, now, window, limit, member, cost)
 end
 """
 
-_HIT = _HIT_FUNCTION + """
+# A route's entry as a Lua function (HIT_FUNCTION's `hit` with it): a look at the error budget (keys[first], as
+# `blocked` looks) and, unless it is spent (-1), a hit of each limit (keys[first + 1 ..]) one after the other as
+# `allow` does them; the longest wait in ms (0: allowed). args[base], args[base + 1]: the budget's limit and
+# window, then (limit, window) per limit. Shared by _WITHIN_BUDGET and the install check's gate, which enters
+# the redirect in its own script (web/marketplace/check_gate.py).
+ENTRY_FUNCTION = HIT_FUNCTION + """
+local function entry(keys, first, args, base, now, member)
+  if redis.call('ZCOUNT', keys[first], now - tonumber(args[base + 1]), '+inf') >= tonumber(args[base]) then
+    return -1
+  end
+  local wait = 0
+  for i = first + 1, #keys do
+    local j = base + 2 * (i - first)
+    local w = hit(keys[i], now, tonumber(args[j + 1]), tonumber(args[j]), member .. ':' .. i, 1)
+    if w > wait then wait = w end
+  end
+  return wait
+end
+"""
+
+_HIT = HIT_FUNCTION + """
 return hit(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5] or '1'))
 """
 
-# A look at a budget (KEYS[1]: as `blocked`), then, unless it is spent (-1), a hit of each limit (KEYS[2..]) one
-# after the other as `allow` does them; the longest wait in ms. ARGV: now, member, budget limit and window,
-# then (limit, window) per limit.
-_WITHIN_BUDGET = _HIT_FUNCTION + """
-local now = tonumber(ARGV[1])
-if redis.call('ZCOUNT', KEYS[1], now - tonumber(ARGV[4]), '+inf') >= tonumber(ARGV[3]) then return -1 end
-local wait = 0
-for i = 2, #KEYS do
-  local w = hit(KEYS[i], now, tonumber(ARGV[4 + 2 * (i - 1)]), tonumber(ARGV[3 + 2 * (i - 1)]), ARGV[2] .. ':' .. i, 1)
-  if w > wait then wait = w end
-end
-return wait
+# ARGV: now, member, then the entry's (budget limit, budget window, (limit, window) per limit).
+_WITHIN_BUDGET = ENTRY_FUNCTION + """
+return entry(KEYS, 1, ARGV, 3, tonumber(ARGV[1]), ARGV[2])
 """
 
 
@@ -82,12 +93,21 @@ class RateLimiter:
     def allow_within_budget(self, ip: str, *rules: tuple) -> float:
         """The app's error-budget look for `ip` and then `allow(*rules)` (cost 1 each) in ONE round trip, for a
         route that web.error_budget lets check the budget itself. Raises BudgetSpent (nothing hit) when spent."""
+        keys, tail = self.entry(ip, rules)
+        return self.entry_wait(int(self._within_budget(keys=keys, args=[self.clock(), uuid.uuid4().hex, *tail])))
+
+    @staticmethod
+    def entry(ip: str, rules) -> tuple[list[str], list]:
+        """(keys, args) of ENTRY_FUNCTION for `ip`'s error budget and `rules` ((key, limit, window), cost 1)."""
         template, limit, window = ERROR_BUDGET
-        args = [self.clock(), uuid.uuid4().hex, limit, window]
+        args = [limit, window]
         for _, rule_limit, rule_window in rules:
             args += [rule_limit, rule_window]
-        keys = [PREFIX + template.format(ip=ip), *(PREFIX + rule[0] for rule in rules)]
-        wait_ms = int(self._within_budget(keys=keys, args=args))
+        return [PREFIX + template.format(ip=ip), *(PREFIX + rule[0] for rule in rules)], args
+
+    @staticmethod
+    def entry_wait(wait_ms: int) -> float:
+        """ENTRY_FUNCTION's answer in seconds; BudgetSpent when the budget is spent (nothing was hit)."""
         if wait_ms < 0:
             raise BudgetSpent()
         return wait_ms / 1000.0

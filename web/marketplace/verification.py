@@ -45,11 +45,13 @@ h1{{font-size:1.4rem}}</style>
 
 @dataclass(frozen=True)
 class Outcome:
-    """What the redirect does next: use `verdict`, show the checking page, or refuse (`limited` seconds)."""
+    """What the redirect does next: use `verdict`, show the checking page, or refuse (`limited` or
+    `entry_limited` seconds)."""
 
     verdict: ic.Verdict | None = None
     checking: bool = False
     limited: float = 0.0
+    entry_limited: float = 0.0  # the redirect's own per-address limit (`entry`), not a check limit
 
 
 _BLOCKING = threading.BoundedSemaphore(MAX_BLOCKING_WAITS)
@@ -60,11 +62,17 @@ def signature_key(signature: str) -> str:
 
 
 def obtain(check: str, salon_ids: list[int], salon_name: str, signature: str, ip: str, *,
-           clock=time.time, sleep=time.sleep) -> Outcome:
+           entry_limits=None, clock=time.time, sleep=time.sleep) -> Outcome:
+    """`entry_limits`: the redirect's own (key, limit, window) rules for `ip`, looked at with its error budget in
+    the gate's script, before anything else (BudgetSpent when the budget is spent)."""
     c = ctx()
     limits = [(key.format(ip=ip, sign=signature_key(signature)), limit, window) for key, limit, window in CHECK_LIMITS]
     job = c.jobs.verify_install_in_script(check)  # enqueued by the gate's script if it opens the check
-    gate = check_gate.enter(c.redis, check, salon_ids, salon_name, limits, now=limiter().clock(), job=job)
+    entry = limiter().entry(ip, entry_limits) if entry_limits is not None else None
+    gate = check_gate.enter(c.redis, check, salon_ids, salon_name, limits, now=limiter().clock(), job=job,
+                            entry=entry)
+    if gate.entry_limited:
+        return Outcome(entry_limited=gate.entry_limited)
     if gate.verdict is not None and _stale(gate.verdict, salon_ids):
         ic.forget(c.redis, check)  # uninstalled since YCLIENTS was asked: ask again before a reinstall
         gate = check_gate.enter(c.redis, check, salon_ids, salon_name, limits, now=limiter().clock(), job=job)

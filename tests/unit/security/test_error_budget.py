@@ -109,6 +109,45 @@ def test_the_redirect_looks_at_the_budget_and_hits_its_own_limit_in_one_redis_ro
     counting.close()
 
 
+def test_a_signed_redirect_looks_at_the_budget_hits_its_limit_and_opens_its_check_in_one_redis_round_trip(
+        settings, database, redis_url, monkeypatch):
+    from tests.fakes.onboarding import RecordingJobs, signed_query
+    from web.marketplace import verification
+
+    monkeypatch.setattr(verification, "WAIT_SECONDS", 0.0)  # nobody answers: the checking page, no blocking wait
+    counting = CountingRedis.from_url(redis_url)
+    counting.commands = []
+    jobs = RecordingJobs(database, answer_checks=False)
+    app = create_app(settings, container=container_for(settings=settings, database=database, redis=counting,
+                                                       jobs=jobs, live=LiveStatus(counting)))
+    client = ReopeningClient(app.test_client(), database)
+    token = settings.yclients_partner_token
+    client.get(f"/auth/yclients/redirect?{signed_query(token, salon_ids=(962301,))}", **_from("203.0.113.20"))
+    counting.commands.clear()  # the script is loaded once
+    page = client.get(f"/auth/yclients/redirect?{signed_query(token)}", **_from("198.51.100.7"))
+    assert page.status_code == 200 and len(jobs.checks) == 2
+    # Budget, address limit, check limits and the stored request: one script (was two: the budget and the
+    # address limit, then the gate), then the verdict's read.
+    assert counting.commands == ["EVALSHA", "GET"]
+    assert redis_lib.Redis.from_url(redis_url).zcard(PREFIX + "redirect:ip:198.51.100.7") == 1
+    counting.close()
+
+
+def test_a_signed_redirect_past_the_budget_gets_the_budget_429_and_opens_no_check(exploding, client, settings,
+                                                                                    jobs, redis_client):
+    from tests.fakes.onboarding import signed_query
+
+    for _ in range(LIMIT):
+        client.post("/webhook/boom", json={}, **_from("198.51.100.7"))
+    before = row_counts()
+    refused = client.get(f"/auth/yclients/redirect?{signed_query(settings.yclients_partner_token)}",
+                         **_from("198.51.100.7"))
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) == WINDOW
+    assert "слишком много ошибочных запросов" in refused.get_data(as_text=True)
+    assert not jobs.checks and row_counts() == before
+    assert not redis_client.exists(PREFIX + "redirect:ip:198.51.100.7")  # nothing hit past the budget
+
+
 def test_a_redirect_past_the_budget_gets_the_budget_429_and_counts_against_no_redirect_limit(exploding, client,
                                                                                            redis_client):
     for _ in range(LIMIT):

@@ -37,6 +37,23 @@ def test_a_redirect_flood_from_one_address_gets_429_and_other_addresses_still_re
     assert ok.status_code == 302 and row_counts()["salon"] == before["salon"] + 1
 
 
+def test_signed_redirects_past_the_address_limit_get_429_and_open_no_check(client, settings, jobs, monkeypatch):
+    monkeypatch.setattr(redirect, "REDIRECT_LIMITS", (("redirect:ip:{ip}", 3, 600),))
+    forged = urlencode({"salon_id": SALON, "user_data": "e30=", "user_data_sign": "0" * 64})
+    token = settings.yclients_partner_token
+    before = row_counts()
+    statuses = [client.get(f"/auth/yclients/redirect?{query}", **_from("198.51.100.7")).status_code
+                for query in [signed_query(token, salon_ids=(SALON + i,)) for i in range(2)] + [forged]
+                + [signed_query(token, salon_ids=(SALON + i,)) for i in range(2, 4)]]
+    # Signed and forged requests count against the same limit, each once, in the order they came.
+    assert statuses == [302, 302, 403, 429, 429]
+    assert len(jobs.checks) == 2 and row_counts()["salon"] == before["salon"] + 2
+    refused = client.get(f"/auth/yclients/redirect?{signed_query(token, salon_ids=(OTHER,))}",
+                         **_from("198.51.100.7"))
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert "Слишком много попыток" in refused.get_data(as_text=True) and len(jobs.checks) == 2
+
+
 def test_a_client_talking_to_us_directly_cannot_rotate_x_forwarded_for_past_the_limit(client, monkeypatch):
     monkeypatch.setattr(redirect, "REDIRECT_LIMITS", (("redirect:ip:{ip}", 3, 600),))
     forged = urlencode({"salon_id": SALON, "user_data": "e30=", "user_data_sign": "0" * 64})
