@@ -103,16 +103,23 @@ def answers_key(check: str) -> str:
     return f"{PREFIX}answers:{check}"
 
 
-def load(redis_client, check: str) -> tuple[CheckRequest | None, Verdict | None, dict]:
-    """The worker's first look, in one round trip: the request, the verdict, and the answers an earlier message
-    of a deferred check kept (field -> raw JSON; empty for a fresh check)."""
+def load(redis_client, check: str, also=None) -> tuple[CheckRequest | None, Verdict | None, dict, list]:
+    """The worker's first look, in one round trip: the request, the verdict, the answers an earlier message of a
+    deferred check kept (field -> raw JSON; empty for a fresh check), and the replies of whatever `also(pipe)`
+    added to the same pipeline (the first YCLIENTS call's budget: workers/onboarding/install_check.py)."""
     pipe = redis_client.pipeline(transaction=False)
     pipe.mget(request_key(check), verdict_key(check))
     pipe.hgetall(answers_key(check))
-    (raw_request, raw_verdict), answers = pipe.execute()
+    if also is not None:
+        also(pipe)
+    replies = pipe.execute(raise_on_error=False)
+    for reply in replies[:2]:
+        if isinstance(reply, Exception):
+            raise reply
+    (raw_request, raw_verdict), answers, *more = replies  # `more` as Redis answered, errors included
     return (parse_request(raw_request) if raw_request else None,
             parse_verdict(raw_verdict) if raw_verdict else None,
-            {k.decode() if isinstance(k, bytes) else k: v for k, v in answers.items()})
+            {k.decode() if isinstance(k, bytes) else k: v for k, v in answers.items()}, more)
 
 
 def queue_verdict(pipe, check: str, verdict: Verdict) -> None:

@@ -36,6 +36,12 @@ Waiting: `acquire()` sleeps for the returned time and asks again. It gives up af
 than that in total: when the next wait would exceed it, `acquire()` raises BudgetWait(seconds) instead, so the
 job can checkpoint and re-enqueue itself with that delay rather than hold a worker thread (workers/sync/,
 workers/onboarding/activation.py).
+
+Taken ahead: a caller that sends a pipeline anyway right before its first call (the install check reads its
+request) can put one admission attempt in it (`queue_attempt`) and make the call inside `prepaid(...)`: that
+call's `acquire()` then costs no round trip. The entry is logged when the call is about to go out, as with
+`acquire()`; only the first call is taken this way (taking a later call's slot early would log it before
+YCLIENTS sees it), and a slot the caller did not use is given back.
 """
 from __future__ import annotations
 
@@ -46,6 +52,8 @@ import random
 import time
 import uuid
 from typing import Callable
+
+from redis.exceptions import NoScriptError
 
 from runtime.settings import RateLimit
 
@@ -176,6 +184,8 @@ return {0, now}
 
 # (caller, max_hold) for the limiter calls made inside `waiting_as` in this thread (e.g. the install check's).
 _WAITING_AS: contextvars.ContextVar = contextvars.ContextVar("yclients_waiting_as", default=None)
+# The slot this thread already holds for its next call (`prepaid`).
+_PREPAID: contextvars.ContextVar = contextvars.ContextVar("yclients_prepaid", default=None)
 
 
 @contextlib.contextmanager
@@ -187,6 +197,53 @@ def waiting_as(caller: str, max_hold: float | None = None):
         yield
     finally:
         _WAITING_AS.reset(token)
+
+
+class Prepaid:
+    """A slot taken ahead of its call in a pipeline the caller sent anyway (SlidingWindowLimiter.queue_attempt).
+    Inside `prepaid(...)` the next `acquire()` of that limiter in this thread uses it instead of asking Redis; a
+    slot not used by then is given back (its entry leaves the log), so a check that made no call costs no budget.
+    A refused attempt is nothing: the call asks as usual (and waits in line from where the attempt put it)."""
+
+    def __init__(self, limiter: "SlidingWindowLimiter", member: str):
+        self.limiter, self.member = limiter, member
+        self.admitted = False
+
+    def answered(self, answer) -> "Prepaid":
+        """The pipeline's reply to the attempt. Redis forgot the script (a restart): load it again; the call then
+        asks as usual."""
+        if isinstance(answer, NoScriptError):
+            self.limiter.redis.script_load(self.limiter._script.script)
+            return self
+        if isinstance(answer, Exception):
+            raise answer
+        self.admitted = int(answer[0]) == 0
+        return self
+
+    def take(self, limiter) -> bool:
+        if self.admitted and limiter.key == self.limiter.key:
+            self.admitted = False
+            return True
+        return False
+
+    def give_back(self) -> None:
+        if self.admitted:
+            self.admitted = False
+            self.limiter.redis.zrem(self.limiter.key, self.member)
+
+
+@contextlib.contextmanager
+def prepaid(slot: Prepaid | None):
+    """Inside: the next acquire() of the slot's limiter in this thread is already admitted (see Prepaid)."""
+    if slot is None:
+        yield
+        return
+    token = _PREPAID.set(slot)
+    try:
+        yield
+    finally:
+        _PREPAID.reset(token)
+        slot.give_back()
 
 
 class RateLimitTimeout(Exception):
@@ -244,6 +301,12 @@ class SlidingWindowLimiter:
     def try_acquire(self, caller: str | None = None) -> float:
         """Admit one request now (returns 0.0) or return the seconds to wait before asking again.
         `caller` names an interactive caller's demand entry (one per waiting caller, kept across its retries)."""
+        keys, args, _member = self._attempt(caller)
+        wait_ms, _now = self._script(keys=keys, args=args)
+        return int(wait_ms) / 1000.0
+
+    def _attempt(self, caller: str | None) -> tuple[list, list, str]:
+        """(keys, args, log member) of one admission attempt."""
         # An interactive entry is marked `i:` in the log: background work leaves free what interactive work used.
         member = ("i:" if self.priority == INTERACTIVE else "b:") + uuid.uuid4().hex
         args = ["" if self.clock_ms is None else int(self.clock_ms()), member,
@@ -252,13 +315,24 @@ class SlidingWindowLimiter:
                 FINISH_FIRST_MS if caller and caller.startswith(FINISH_FIRST) else 0]
         for limit, window in self.windows:
             args += [limit, background_limit(limit), int(window * 1000) + self.margin_ms]
-        wait_ms, _now = self._script(keys=[self.key, self.demand_key, self.lapse_key], args=args)
-        return int(wait_ms) / 1000.0
+        return [self.key, self.demand_key, self.lapse_key], args, member
+
+    def queue_attempt(self, pipe, caller: str) -> "Prepaid":
+        """Add one admission attempt for `caller` to `pipe`, a pipeline the caller sends anyway just before its
+        first call (the install check's first read): that call then needs no round trip of its own for budget.
+        Hand the pipeline's answer for it to `Prepaid.answered`, and make the call inside `prepaid(...)`."""
+        keys, args, member = self._attempt(caller)
+        # EVALSHA itself: a Script object in a pipeline makes redis-py send SCRIPT EXISTS first, a round trip.
+        pipe.evalsha(self._script.sha, len(keys), *keys, *args)
+        return Prepaid(self, member)
 
     def acquire(self, caller: str | None = None) -> None:
         """Block until admitted. Raises RateLimitTimeout after `max_wait` seconds of waiting, or (with
         `max_hold`) BudgetWait as soon as the total wait would exceed `max_hold`. `caller`: a stable name for an
         interactive caller that may come back in another message (its place in line is kept)."""
+        prepaid = _PREPAID.get()
+        if prepaid is not None and prepaid.take(self):
+            return
         started = time.monotonic()
         context_caller, context_hold = _WAITING_AS.get() or (None, None)
         caller = caller or context_caller or uuid.uuid4().hex

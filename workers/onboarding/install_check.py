@@ -17,7 +17,7 @@ import unicodedata
 
 from models import install_check as ic
 from runtime.yclients.errors import PermanentError, YclientsError
-from runtime.yclients.ratelimit import BudgetWait, RateLimitTimeout, waiting_as
+from runtime.yclients.ratelimit import BudgetWait, RateLimitTimeout, prepaid, waiting_as
 from workers.sync.company import remember_card
 
 logger = logging.getLogger("aiadmin.install_check")
@@ -123,28 +123,42 @@ def decide(api, salon_ids: list[int], salon_name: str, now=time.time, cards: dic
     return ic.Verdict(ic.CONFIRMED, branches=branches, checked_at=now())
 
 
+def _limiter(api):
+    """The shared YCLIENTS limiter behind `api` (YclientsApi -> client), if it has one that can take a slot ahead."""
+    limiter = getattr(getattr(api, "client", None), "limiter", None)
+    return limiter if hasattr(limiter, "queue_attempt") else None
+
+
 def check_install(api, redis_client, check: str, now=time.time) -> ic.Verdict | None:
     """Answer one stored request (idempotent: an existing verdict is kept). None when the request expired."""
-    request, existing, known = ic.load(redis_client, check)
-    if existing is not None:
-        return existing
-    if request is None or not request.salon_ids:
-        return None
-    cards: dict = {}
-    answers = Remembered(api, redis_client, check, known)
-    try:
-        # In the line of waiting owners as this check (its place kept across messages); past HOLD_SECONDS of
-        # waiting the job is re-enqueued (CheckDeferred) instead of holding a worker thread, and asks again
-        # only what it does not know yet (Remembered).
-        with waiting_as(f"check:{check}", max_hold=HOLD_SECONDS):
-            verdict = decide(answers, request.salon_ids, request.salon_name, now, cards)
-    except BudgetWait as exc:
-        answers.save()
-        raise CheckDeferred(max(100, math.ceil(exc.seconds * 1000))) from None
-    except (YclientsError, RateLimitTimeout) as exc:
-        # The owner is told to try again in a minute; nothing is written anywhere.
-        logger.warning("install check for branches %s: YCLIENTS cannot say (%s)", request.salon_ids, exc)
-        verdict = ic.Verdict(ic.UNAVAILABLE, reason=type(exc).__name__, checked_at=now())
+    caller = f"check:{check}"
+    limiter = _limiter(api)
+    slots: list = []
+    # The first YCLIENTS call's budget is asked in the same round trip as the request (given back if no call
+    # is made): the check reads, calls, calls and writes, with no round trip of its own before the first call.
+    request, existing, known, more = ic.load(
+        redis_client, check, also=(lambda pipe: slots.append(limiter.queue_attempt(pipe, caller))) if limiter else None)
+    slot = slots[0].answered(more[0]) if slots else None
+    with prepaid(slot):
+        if existing is not None:
+            return existing
+        if request is None or not request.salon_ids:
+            return None
+        cards: dict = {}
+        answers = Remembered(api, redis_client, check, known)
+        try:
+            # In the line of waiting owners as this check (its place kept across messages); past HOLD_SECONDS of
+            # waiting the job is re-enqueued (CheckDeferred) instead of holding a worker thread, and asks again
+            # only what it does not know yet (Remembered).
+            with waiting_as(caller, max_hold=HOLD_SECONDS):
+                verdict = decide(answers, request.salon_ids, request.salon_name, now, cards)
+        except BudgetWait as exc:
+            answers.save()
+            raise CheckDeferred(max(100, math.ceil(exc.seconds * 1000))) from None
+        except (YclientsError, RateLimitTimeout) as exc:
+            # The owner is told to try again in a minute; nothing is written anywhere.
+            logger.warning("install check for branches %s: YCLIENTS cannot say (%s)", request.salon_ids, exc)
+            verdict = ic.Verdict(ic.UNAVAILABLE, reason=type(exc).__name__, checked_at=now())
     if verdict.status in (ic.REFUSED, ic.MISMATCH):
         logger.warning("install check refused for branches %s: %s", request.salon_ids, verdict.reason)
     # Every write in one round trip: the verdict (which also drops the answers a deferred check kept) and, when

@@ -164,3 +164,75 @@ def test_a_check_that_would_wait_for_budget_is_deferred_and_asks_only_what_it_do
     assert ic.read_verdict(redis_client, "c1").confirmed
     assert yc.calls == [("status", 962302), ("company", 962302)]  # the status was not asked twice
     assert not redis_client.exists(ic.answers_key("c1"))  # the kept answers go with the answered check
+
+
+def budgeted_api(redis_client, *answers, budget="5/s,200/min"):
+    """YclientsApi over the real client and the real shared limiter, YCLIENTS' answers canned."""
+    from runtime.settings import RateLimit
+    from runtime.yclients.api import YclientsApi
+    from runtime.yclients.client import YclientsClient
+    from runtime.yclients.ratelimit import SlidingWindowLimiter
+    from tests.fakes.yclients_http import FakeSession
+
+    limiter = SlidingWindowLimiter(redis_client, RateLimit.parse(budget), margin_ms=0)
+    session = FakeSession(*answers)
+    return YclientsApi(YclientsClient("http://yc", "partner-tok", limiter=limiter, transport=session,
+                                      sleep=lambda _s: None), application_id=18289), session
+
+
+def confirming_answers():
+    from tests.fakes.yclients_http import ok
+
+    return ok({"connection_status": {"status": "pending"}}), ok({"title": "Салон «Пример»"})
+
+
+def budget_log(redis_client) -> int:
+    from runtime.yclients.ratelimit import KEY_PREFIX
+
+    return redis_client.zcard(KEY_PREFIX + "yclients")
+
+
+def test_the_first_yclients_calls_budget_is_taken_in_the_checks_read_round_trip(redis_client, monkeypatch):
+    from runtime.yclients.ratelimit import _ACQUIRE
+
+    api, session = budgeted_api(redis_client, *confirming_answers())
+    redis_client.script_load(_ACQUIRE)  # as after any earlier call of the process
+    ic.open_request(redis_client, "c1", [962302], "Салон «Пример»")
+    sent = round_trips(monkeypatch)
+    verdict = check_install(api, redis_client, "c1")
+    monkeypatch.undo()
+    assert verdict.confirmed and len(session.calls) == 2
+    # Read (+ the status call's budget), the company call's budget, write: was read, budget, budget, write.
+    assert sent == [["MGET", "HGETALL", "EVALSHA"], ["EVALSHA"],
+                    ["MULTI", "SET", "DEL", "RPUSH", "EXPIRE", "SET", "EXEC"]]
+    assert budget_log(redis_client) == 2  # one entry per call, none left over
+
+
+def test_after_redis_forgot_the_budget_script_the_check_still_takes_one_slot_per_call(redis_client):
+    api, session = budgeted_api(redis_client, *confirming_answers())
+    redis_client.script_flush()
+    ic.open_request(redis_client, "c1", [962302], "Салон «Пример»")
+    assert check_install(api, redis_client, "c1").confirmed
+    assert len(session.calls) == 2 and budget_log(redis_client) == 2
+
+
+@pytest.mark.parametrize("situation", ["answered", "expired"])
+def test_a_check_that_makes_no_call_gives_its_slot_back(redis_client, situation):
+    api, session = budgeted_api(redis_client, *confirming_answers())
+    if situation == "answered":  # a duplicate message of an answered check
+        ic.write_verdict(redis_client, "c1", ic.Verdict(ic.REFUSED, reason="x", checked_at=1.0))
+    assert (check_install(api, redis_client, "c1") is None) == (situation == "expired")
+    assert not session.calls and budget_log(redis_client) == 0
+
+
+def test_a_check_whose_first_slot_is_refused_asks_again_in_line(redis_client):
+    from tests.fakes.budget import fill_log
+
+    api, session = budgeted_api(redis_client, *confirming_answers(), budget="5/s,6/min")
+    fill_log(redis_client, 6)  # the minute is full: the attempt in the read is refused, the call must wait
+    ic.open_request(redis_client, "c1", [962302], "Салон «Пример»")
+    from workers.onboarding.install_check import CheckDeferred
+
+    with pytest.raises(CheckDeferred):
+        check_install(api, redis_client, "c1")
+    assert not session.calls and budget_log(redis_client) == 6  # nothing sent, nothing taken
