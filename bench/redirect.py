@@ -238,9 +238,9 @@ LIFTED = "100000/s"  # the YCLIENTS budget, lifted on both sides (our limiter an
 
 def bench(rounds: int = 3, seconds: int = 5, workers: int = 2, threads: int = 8, connections: int = 32,
           salons: int = 16000, with_profile: bool = True, classes=("gevent",), worker_threads: int = 8,
-          database_url: str | None = None, baseline_calls: str = "status,company") -> dict:
-    """Baseline and redirect on each worker class in `classes`, alternately, `rounds` times, over `salons`
-    salons pressed «Подключить» in the sandbox beforehand (each redirect request a fresh one)."""
+          database_url: str | None = None, baseline_calls: str = "status,company", floor: bool = True) -> dict:
+    """Baseline, floor (with `floor`) and redirect on each worker class in `classes`, alternately, `rounds` times,
+    over `salons` salons pressed «Подключить» in the sandbox beforehand (each redirect request a fresh one)."""
     from bench.fleet_sandbox import FLEET_START, fleet_ids
 
     with stack(database_url=database_url, rate_limit=LIFTED) as s:
@@ -249,11 +249,18 @@ def bench(rounds: int = 3, seconds: int = 5, workers: int = 2, threads: int = 8,
         paths = press_connect(s.url("yclients"), ids)
         # The Procfile's worker (1 process, 8 threads), here on the install check's queue only.
         s.start_worker("worker", processes=1, threads=worker_threads, queues=("interactive",))
+        if floor:  # the same worker shape (1 process, `worker_threads` threads), bare Dramatiq
+            s.start("floor-worker", [str(BIN / "dramatiq"), "bench.floor_worker:setup", "--processes", "1",
+                                     "--threads", str(worker_threads), "--queues", "bench_floor"],
+                    env={"dramatiq_worker_timeout": "100"})
         for c in classes:
             start_web(s, f"web-{c}", c, workers, threads, "web:create_app()")
             start_web(s, f"baseline-{c}", c, workers, threads, "bench.baseline_app:create_app()",
                       env={"BASELINE_CALLS": baseline_calls})
-        results = {f"{kind}-{c}": [] for c in classes for kind in ("baseline", "redirect")}
+            if floor:
+                start_web(s, f"floor-{c}", c, workers, threads, "bench.floor_app:create_app()")
+        kinds = ("baseline", "floor", "redirect") if floor else ("baseline", "redirect")
+        results = {f"{kind}-{c}": [] for c in classes for kind in kinds}
         used = 0
 
         def redirect_run(c: str, secs: int) -> dict:
@@ -282,17 +289,22 @@ def bench(rounds: int = 3, seconds: int = 5, workers: int = 2, threads: int = 8,
             result["reused"] = used >= len(paths)
             return result
 
+        def bare_run(name: str, services) -> dict:
+            cpu_before = _cpu(s)
+            result = wrk.run(s.url(name), paths, seconds=seconds, connections=connections, unique_ip=True)
+            result["requests"] = _requests(result)
+            result["loadavg"] = Path("/proc/loadavg").read_text().split()[0]
+            result["cpu_ms_per_request"] = _cpu_per_request(cpu_before, _cpu(s), result["requests"], services)
+            result["non_3xx"] = result["errors"]
+            return result
+
         for _ in range(rounds):
             for c in classes:
-                cpu_before = _cpu(s)
-                base = wrk.run(s.url(f"baseline-{c}"), paths, seconds=seconds, connections=connections,
-                               unique_ip=True)
-                base["requests"] = _requests(base)
-                base["loadavg"] = Path("/proc/loadavg").read_text().split()[0]
-                base["cpu_ms_per_request"] = _cpu_per_request(cpu_before, _cpu(s), base["requests"],
-                                                              (f"baseline-{c}", "yclients-sandbox", "redis"))
-                base["non_3xx"] = base["errors"]
-                results[f"baseline-{c}"].append(base)
+                results[f"baseline-{c}"].append(bare_run(f"baseline-{c}", (f"baseline-{c}", "yclients-sandbox",
+                                                                               "redis")))
+                if floor:
+                    results[f"floor-{c}"].append(bare_run(f"floor-{c}", (f"floor-{c}", "floor-worker",
+                                                                         "yclients-sandbox", "redis")))
                 results[f"redirect-{c}"].append(redirect_run(c, seconds))
         prof = {}
         if with_profile:
@@ -307,7 +319,8 @@ def bench(rounds: int = 3, seconds: int = 5, workers: int = 2, threads: int = 8,
     return {"config": f"web and baseline: gunicorn -w{workers} (gthread --threads {threads} | gevent "
                       f"--worker-connections 3000); check worker: dramatiq 1 process x {worker_threads} threads "
                       f"(interactive); wrk -t2 -c{connections} -d{seconds}s; budget {LIFTED} both sides; "
-                      f"baseline calls {baseline_calls}; {salons} salons from {FLEET_START + 1}",
+                      f"baseline calls {baseline_calls}; floor: {'bench/floor_app.py + floor_worker.py' if floor else 'none'}; "
+                      f"{salons} salons from {FLEET_START + 1}",
             **results, "profile": prof, "salons_used": used, "sandbox_requests": stats.get("total")}
 
 
@@ -323,13 +336,16 @@ def run(rounds: int = 3, seconds: int = 5, profile: bool = True, classes=("geven
     for c in classes:
         base, red = result[f"baseline-{c}"], result[f"redirect-{c}"]
         base_rps, red_rps = median([r["rps"] for r in base]), median([r["rps"] for r in red])
+        floor_rps = median([r["rps"] for r in result.get(f"floor-{c}", [])] or [0])
         errors = sum(r["non_3xx"] for r in base + red)
         ratio = red_rps / base_rps if base_rps else 0.0
         reused = any(r.get("reused") for r in red)
         rows.append({"benchmark": f"6. redirect vs bare check+insert+enqueue baseline ({c}, both), median of {rounds}",
                      "value": f"redirect {red_rps:,.0f} req/s (p99 {median([r.get('p99_ms', 0) for r in red])} ms) vs "
                               f"baseline {base_rps:,.0f} req/s (p99 {median([r.get('p99_ms', 0) for r in base])} ms) "
-                              f"= {ratio:.2f}x; non-3xx {errors}" + ("; SALONS REUSED" if reused else ""),
+                              f"= {ratio:.2f}x; non-3xx {errors}" + ("; SALONS REUSED" if reused else "")
+                              + (f"; the bare shape (floor, bench/floor_app.py) {floor_rps:,.0f} req/s = "
+                                 f"{floor_rps / base_rps:.2f}x" if floor_rps and base_rps else ""),
                      "target": ">= 0.8x baseline, non-3xx 0", "ok": ratio >= 0.8 and errors == 0 and not reused})
     rows[0]["detail"] = result
     web = result["profile"].get("web", {}).get("share", {})
@@ -348,6 +364,7 @@ if __name__ == "__main__":
     parser.add_argument("--classes", default="gevent,gthread")
     parser.add_argument("--baseline-calls", default="status,company")
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--no-floor", action="store_true", help="leave out the bare enqueue-and-wait floor")
     parser.add_argument("--db", default="sqlite", choices=["sqlite", "postgresql"])
     args = parser.parse_args()
     from bench.sync import drop_pg, pg_database
@@ -357,7 +374,8 @@ if __name__ == "__main__":
         print(json.dumps(bench(args.rounds, args.seconds, args.workers, args.threads, salons=args.salons,
                                with_profile=not args.no_profile, classes=tuple(args.classes.split(",")),
                                worker_threads=args.worker_threads, database_url=url,
-                               baseline_calls=args.baseline_calls), indent=1, default=str))
+                               baseline_calls=args.baseline_calls, floor=not args.no_floor), indent=1,
+                         default=str))
     finally:
         if url:
             drop_pg(url)

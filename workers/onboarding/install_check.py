@@ -53,14 +53,15 @@ class Remembered:
         if field in self.known:
             return json.loads(self.known[field])
         value = ask()
-        self.fresh[field] = json.dumps(value, ensure_ascii=False)
+        self.fresh[field] = value  # encoded only if the check is deferred (save)
         return value
 
     def save(self) -> None:
         """Keep what was learnt for the next message of a deferred check."""
         if self.fresh:
             with self.redis.pipeline(transaction=False) as pipe:
-                pipe.hset(self.key, mapping=self.fresh)
+                pipe.hset(self.key, mapping={field: json.dumps(value, ensure_ascii=False)
+                                             for field, value in self.fresh.items()})
                 pipe.expire(self.key, ANSWERS_TTL)
                 pipe.execute()
 

@@ -1,0 +1,46 @@
+"""The floor's worker (bench/floor_app.py): `dramatiq bench.floor_worker:setup`. One actor, `floor_check`: the
+install check's two YCLIENTS calls against the sandbox (application status, then the company), made with a
+urllib3 pool as runtime/yclients/transport.py makes them, and the answer pushed to the web's reply list."""
+from __future__ import annotations
+
+import json
+import os
+
+import dramatiq
+import redis
+import urllib3
+from dramatiq.brokers.redis import RedisBroker
+
+from bench.floor_app import QUEUE
+
+ADMITTED = ("pending", "active")
+
+
+def setup() -> None:
+    """Dramatiq's CLI calls this to get the broker (and the actor declared on it)."""
+    client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    broker = RedisBroker(client=client)
+    dramatiq.set_broker(broker)
+    api = os.environ["YCLIENTS_API_URL"].rstrip("/")
+    app_id = int(os.environ.get("YCLIENTS_APP_ID", "18289"))
+    headers = {"Authorization": f"Bearer {os.environ['YCLIENTS_PARTNER_TOKEN']}",
+               "Accept": "application/vnd.yclients.v2+json", "Content-Type": "application/json"}
+    http = urllib3.PoolManager(maxsize=16)
+
+    def get(path: str) -> tuple[int, dict]:
+        answer = http.request("GET", api + path, headers=headers, timeout=10.0)
+        return answer.status, json.loads(answer.data or b"{}")
+
+    @dramatiq.actor(queue_name=QUEUE, actor_name="floor_check", max_retries=0)
+    def floor_check(salon: int, reply: str) -> None:
+        status_code, body = get(f"/marketplace/salon/{salon}/application/{app_id}")
+        status = ((body.get("data") or {}).get("connection_status") or {}).get("status")
+        verdict = "ok" if status_code == 200 and status in ADMITTED else f"status {status_code} {status}"
+        if verdict == "ok":
+            company_code, company = get(f"/api/v1/company/{salon}")
+            if company_code != 200 or not (company.get("data") or {}).get("title"):
+                verdict = f"company {company_code}"
+        with client.pipeline() as pipe:
+            pipe.rpush(reply, verdict)
+            pipe.expire(reply, 60)
+            pipe.execute()
