@@ -21,7 +21,7 @@ from redis.commands.core import Script
 from models import install_check as ic
 from runtime.broker import ScriptedEnqueue
 from runtime.queue_bell import PUSH_LUA
-from web.marketplace.ratelimit import ENTRY_FUNCTION, PREFIX, RateLimiter
+from web.marketplace.ratelimit import ENTRY_FUNCTION, PREFIX, BudgetSpent
 
 # KEYS: verdict, request, the job's queue list, messages hash and bell, one sorted set per check limit, then (a
 # redirect's entry, optional) the address's error budget and one sorted set per address limit.
@@ -105,8 +105,7 @@ def enter(redis_client, check: str, salon_ids: list[int], salon_name: str, limit
     if kind == "limited":
         return Gate(limited=int(value) / 1000.0)
     if kind == "spent":
-        RateLimiter.entry_wait(-1)
+        raise BudgetSpent()
     if kind == "entry_limited":
-        return Gate(entry_limited=RateLimiter.entry_wait(int(value)))
+        return Gate(entry_limited=int(value) / 1000.0)
     return Gate(request=ic.parse_request(value), opened=kind == "opened")
-

@@ -1,11 +1,13 @@
 """`GET /auth/yclients/redirect`: verify the signed install, have YCLIENTS confirm every branch, hand over a link.
 
-Order (reference §1.6, S-3): configuration, per-address limit, signature (no bypass: user_data and its
-sign are required), input, then the install check: YCLIENTS' application status for each branch, asked
-by a worker (verification.py; this request waits a few seconds or shows a self-reloading "checking"
-page). Only then the database write (registration.py), and only after the commit the jobs. The same
-signed link works again from any browser for as long as YCLIENTS confirms the branch: there is no
-one-use rule (user_data has no nonce, so every press by the same user brings the same signature).
+Order of the answers (reference §1.6, S-3): configuration, per-address limit, signature (no bypass: user_data
+and its sign are required), input, then the install check: YCLIENTS' application status for each branch, asked
+by a worker (verification.py; this request waits a few seconds or shows a self-reloading "checking" page). The
+signature and input are checked in memory before the limit is hit, so that a signed request's limit is hit in the
+check gate's own Redis call; a limited request is still refused first, whatever its signature. Only then the
+database write (registration.py), and only after the commit the jobs. The same signed link works again from any
+browser for as long as YCLIENTS confirms the branch: there is no one-use rule (user_data has no nonce, so every
+press by the same user brings the same signature).
 """
 from __future__ import annotations
 
