@@ -221,7 +221,8 @@ class Prepaid:
         return self
 
     def take(self, limiter) -> bool:
-        if self.admitted and limiter.key == self.limiter.key:
+        """Use the slot for `limiter`'s call: only the limiter (and so the priority) that took it."""
+        if self.admitted and limiter is self.limiter:
             self.admitted = False
             return True
         return False

@@ -277,3 +277,27 @@ def test_an_activation_a_little_late_for_its_turn_keeps_its_slot_against_waiting
     clock.ms += int(wait * 1000) + 2500  # 2.5 s late (a check this late would have lost its turn)
     assert owner.try_acquire("check:a") > 0
     assert owner.try_acquire("activation:962302") == 0.0
+
+
+def test_a_slot_taken_ahead_serves_only_its_own_limiters_next_call_and_is_given_back_unused(redis_client):
+    from runtime.yclients.ratelimit import BACKGROUND, KEY_PREFIX, prepaid
+
+    clock = Clock()
+    interactive = limiter(redis_client, "5/s", clock)
+    background = limiter(redis_client, "5/s", clock, priority=BACKGROUND)
+    with redis_client.pipeline(transaction=False) as pipe:
+        slot = interactive.queue_attempt(pipe, "check:x")
+        slot.answered(pipe.execute()[0])
+    log = KEY_PREFIX + "yclients"
+    with prepaid(slot):
+        background.acquire()  # the same budget, another priority: asks Redis, takes its own entry
+        assert redis_client.zcard(log) == 2
+        interactive.acquire()  # uses the slot: no new entry
+        interactive.acquire()  # the slot is used once
+        assert redis_client.zcard(log) == 3
+    with redis_client.pipeline(transaction=False) as pipe:
+        unused = interactive.queue_attempt(pipe, "check:y")
+        unused.answered(pipe.execute()[0])
+    with prepaid(unused):
+        assert redis_client.zcard(log) == 4
+    assert redis_client.zcard(log) == 3  # given back: the call it was for never went out
