@@ -59,7 +59,9 @@ def wait_for_sync(client, salon_id: int, since_seq: int, pubsub, timeout: float,
     """Follow `sync` events newer than `since_seq` until done/failed; returns the final event or None.
     After `quiet_after` seconds without a new event, `quiet()` says why (and again every `quiet_after`)."""
     deadline = time.monotonic() + timeout
-    last_poll = 0.0
+    # The snapshot is looked at only after 2 s without a message: at once, it could be ahead of messages still in
+    # flight (published a moment before), and the progress lines they carry would be skipped as older.
+    last_poll = time.monotonic()
     last_said = time.monotonic()
     while time.monotonic() < deadline:
         if quiet is not None and time.monotonic() - last_said >= quiet_after:

@@ -121,3 +121,36 @@ def test_resync_of_a_salon_that_is_not_active_is_refused(database, settings, red
     Salon.create(salon_id=55, state="uninstalled")
     code, _, err = run(capsys, settings, "resync", "55", "--wait")
     assert code == 1 and "only an active salon" in err and not redis_client.llen("dramatiq:sync")
+
+
+def test_a_quiet_first_look_does_not_jump_past_progress_still_in_flight(redis_client):
+    """Under load the first half second can pass before published messages arrive: the snapshot (already at the
+    last event) must not be read then, or every progress line before it is skipped as older."""
+    from models.live import channel, snapshot_key
+    from workers.cli.sync import wait_for_sync
+
+    since = int(redis_client.hget(snapshot_key(962302), "seq") or 0)
+    subscribed = redis_client.pubsub(ignore_subscribe_messages=True)
+    subscribed.subscribe(channel(962302))
+    live = LiveStatus(redis_client)
+    for data in ({"status": "running", "entity": "clients", "done": 100, "total": 200},
+                 {"status": "running", "entity": "records", "done": 50, "total": 200},
+                 {"status": "done", "entity": "records", "done": 200, "total": 200}):
+        live.publish(962302, "sync", data)
+
+    class Late:
+        """The first look comes back empty, as when the messages are still on their way."""
+
+        first = True
+
+        def get_message(self, timeout):
+            if self.first:
+                self.first = False
+                return None
+            return subscribed.get_message(timeout=timeout)
+
+    shown = []
+    final = wait_for_sync(redis_client, 962302, since, Late(), 10, shown.append)
+    subscribed.close()
+    assert final["data"]["status"] == "done"
+    assert [(d["entity"], d["done"]) for d in shown] == [("clients", 100), ("records", 50), ("records", 200)]
