@@ -38,7 +38,7 @@ job can checkpoint and re-enqueue itself with that delay rather than hold a work
 workers/onboarding/activation.py).
 
 Taken ahead: a caller that sends a pipeline anyway right before its first call (the install check reads its
-request) can put one admission attempt in it (`queue_attempt`) and make the call inside `prepaid(...)`: that
+request) can put one admission attempt in it (`ahead`, `Prepaid.queue`) and make the call inside `prepaid(...)`: that
 call's `acquire()` then costs no round trip. The entry is logged when the call is about to go out, as with
 `acquire()`; only the first call is taken this way (taking a later call's slot early would log it before
 YCLIENTS sees it), and a slot the caller did not use is given back.
@@ -200,25 +200,32 @@ def waiting_as(caller: str, max_hold: float | None = None):
 
 
 class Prepaid:
-    """A slot taken ahead of its call in a pipeline the caller sent anyway (SlidingWindowLimiter.queue_attempt).
-    Inside `prepaid(...)` the next `acquire()` of that limiter in this thread uses it instead of asking Redis; a
-    slot not used by then is given back (its entry leaves the log), so a check that made no call costs no budget.
-    A refused attempt is nothing: the call asks as usual (and waits in line from where the attempt put it)."""
+    """A slot taken ahead of its call (SlidingWindowLimiter.ahead), in a pipeline the caller sends anyway just
+    before that call (`queue`; its reply to `answered`). Inside `prepaid(...)` the next `acquire()` of that limiter
+    in this thread uses it instead of asking Redis; a slot not used by then is given back (its entry leaves the
+    log), so a check that made no call costs no budget. A refused attempt is nothing: the call asks as usual (and
+    waits in line from where the attempt put it)."""
 
-    def __init__(self, limiter: "SlidingWindowLimiter", member: str):
-        self.limiter, self.member = limiter, member
+    def __init__(self, limiter: "SlidingWindowLimiter", caller: str):
+        self.limiter, self.caller = limiter, caller
+        self.member = ""
         self.admitted = False
 
-    def answered(self, answer) -> "Prepaid":
+    def queue(self, pipe) -> None:
+        """Add the admission attempt to `pipe`."""
+        keys, args, self.member = self.limiter._attempt(self.caller)
+        # EVALSHA itself: a Script object in a pipeline makes redis-py send SCRIPT EXISTS first, a round trip.
+        pipe.evalsha(self.limiter._script.sha, len(keys), *keys, *args)
+
+    def answered(self, answer) -> None:
         """The pipeline's reply to the attempt. Redis forgot the script (a restart): load it again; the call then
         asks as usual."""
         if isinstance(answer, NoScriptError):
             self.limiter.redis.script_load(self.limiter._script.script)
-            return self
+            return
         if isinstance(answer, Exception):
             raise answer
         self.admitted = int(answer[0]) == 0
-        return self
 
     def take(self, limiter) -> bool:
         """Use the slot for `limiter`'s call: only the limiter (and so the priority) that took it."""
@@ -318,14 +325,10 @@ class SlidingWindowLimiter:
             args += [limit, background_limit(limit), int(window * 1000) + self.margin_ms]
         return [self.key, self.demand_key, self.lapse_key], args, member
 
-    def queue_attempt(self, pipe, caller: str) -> "Prepaid":
-        """Add one admission attempt for `caller` to `pipe`, a pipeline the caller sends anyway just before its
-        first call (the install check's first read): that call then needs no round trip of its own for budget.
-        Hand the pipeline's answer for it to `Prepaid.answered`, and make the call inside `prepaid(...)`."""
-        keys, args, member = self._attempt(caller)
-        # EVALSHA itself: a Script object in a pipeline makes redis-py send SCRIPT EXISTS first, a round trip.
-        pipe.evalsha(self._script.sha, len(keys), *keys, *args)
-        return Prepaid(self, member)
+    def ahead(self, caller: str) -> "Prepaid":
+        """A slot for `caller`'s first call, asked in a pipeline the caller sends anyway (the install check's first
+        read): that call then needs no round trip of its own for budget. See Prepaid."""
+        return Prepaid(self, caller)
 
     def acquire(self, caller: str | None = None) -> None:
         """Block until admitted. Raises RateLimitTimeout after `max_wait` seconds of waiting, or (with

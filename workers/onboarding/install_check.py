@@ -127,19 +127,19 @@ def decide(api, salon_ids: list[int], salon_name: str, now=time.time, cards: dic
 def _limiter(api):
     """The shared YCLIENTS limiter behind `api` (YclientsApi -> client), if it has one that can take a slot ahead."""
     limiter = getattr(getattr(api, "client", None), "limiter", None)
-    return limiter if hasattr(limiter, "queue_attempt") else None
+    return limiter if hasattr(limiter, "ahead") else None
 
 
 def check_install(api, redis_client, check: str, now=time.time) -> ic.Verdict | None:
     """Answer one stored request (idempotent: an existing verdict is kept). None when the request expired."""
     caller = f"check:{check}"
     limiter = _limiter(api)
-    slots: list = []
     # The first YCLIENTS call's budget is asked in the same round trip as the request (given back if no call
     # is made): the check reads, calls, calls and writes, with no round trip of its own before the first call.
-    request, existing, known, more = ic.load(
-        redis_client, check, also=(lambda pipe: slots.append(limiter.queue_attempt(pipe, caller))) if limiter else None)
-    slot = slots[0].answered(more[0]) if slots else None
+    slot = limiter.ahead(caller) if limiter else None
+    request, existing, known, more = ic.load(redis_client, check, also=slot.queue if slot else None)
+    if slot is not None:
+        slot.answered(more[0])
     with prepaid(slot):
         if existing is not None:
             return existing

@@ -286,7 +286,8 @@ def test_a_slot_taken_ahead_serves_only_its_own_limiters_next_call_and_is_given_
     interactive = limiter(redis_client, "5/s", clock)
     background = limiter(redis_client, "5/s", clock, priority=BACKGROUND)
     with redis_client.pipeline(transaction=False) as pipe:
-        slot = interactive.queue_attempt(pipe, "check:x")
+        slot = interactive.ahead("check:x")
+        slot.queue(pipe)
         slot.answered(pipe.execute()[0])
     log = KEY_PREFIX + "yclients"
     with prepaid(slot):
@@ -296,7 +297,8 @@ def test_a_slot_taken_ahead_serves_only_its_own_limiters_next_call_and_is_given_
         interactive.acquire()  # the slot is used once
         assert redis_client.zcard(log) == 3
     with redis_client.pipeline(transaction=False) as pipe:
-        unused = interactive.queue_attempt(pipe, "check:y")
+        unused = interactive.ahead("check:y")
+        unused.queue(pipe)
         unused.answered(pipe.execute()[0])
     with prepaid(unused):
         assert redis_client.zcard(log) == 4
