@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 
 import dramatiq
+import redis
 import requests
 from dramatiq.brokers.redis import RedisBroker
 from flask import Flask, redirect, request
@@ -22,7 +23,9 @@ from models.db import make_database
 ADMITTED = ("pending", "active")
 
 
-def create_app() -> Flask:
+def durable_work(table: str):
+    """The bare apps' durable work (this baseline's and bench/floor_app.py's): `record(salon)` makes one INSERT into
+    `table` and one Dramatiq enqueue. Returns (record, the Redis client, its broker)."""
     db = make_database(os.environ["DATABASE_URL"])
 
     class Hit(Model):
@@ -30,14 +33,37 @@ def create_app() -> Flask:
 
         class Meta:
             database = db
-            table_name = "bench_baseline_hit"
+            table_name = table
 
     db.connect()
     db.create_tables([Hit])
     db.close()
-    broker = RedisBroker(url=os.environ["REDIS_URL"])
+    client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    broker = RedisBroker(client=client)
     noop = dramatiq.Actor(lambda salon: None, broker=broker, actor_name="bench_noop", queue_name="bench",
                           priority=0, options={})
+
+    def record(salon: int) -> None:
+        with db.connection_context():
+            Hit.create(salon=str(salon))
+        noop.send(salon)
+
+    return record, client, broker
+
+
+def bare_flask() -> Flask:
+    """A bare Flask app with the health route the benchmark's stack waits for."""
+    app = Flask(__name__)
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
+    return app
+
+
+def create_app() -> Flask:
+    record, _, _ = durable_work("bench_baseline_hit")
     api = os.environ["YCLIENTS_API_URL"].rstrip("/")
     app_id = int(os.environ.get("YCLIENTS_APP_ID", "18289"))
     calls = os.environ.get("BASELINE_CALLS", "status,company").split(",")
@@ -45,7 +71,7 @@ def create_app() -> Flask:
                "Accept": "application/vnd.yclients.v2+json", "Content-Type": "application/json"}
     session = requests.Session()
     session.trust_env = False  # as the real client (runtime/yclients/client.py): no environment scan per call
-    app = Flask(__name__)
+    app = bare_flask()
 
     @app.get("/auth/yclients/redirect")
     def bare():
@@ -58,13 +84,7 @@ def create_app() -> Flask:
             company = session.get(f"{api}/api/v1/company/{salon}", headers=headers, timeout=10)
             if company.status_code != 200 or not (company.json().get("data") or {}).get("title"):
                 return f"no company title: {company.status_code}", 403
-        with db.connection_context():
-            Hit.create(salon=str(salon))
-        noop.send(salon)
+        record(salon)
         return redirect("/marketplace/onboarding?token=x", 302)
-
-    @app.get("/healthz")
-    def healthz():
-        return {"status": "ok"}
 
     return app

@@ -9,41 +9,22 @@ no limits, no verdict cache, no timeline, no token, no logging. Served by gunico
 """
 from __future__ import annotations
 
-import os
 import uuid
 
 import dramatiq
-import redis
-from dramatiq.brokers.redis import RedisBroker
 from flask import Flask, redirect, request
-from peewee import CharField, Model
 
-from models.db import make_database
+from bench.baseline_app import bare_flask, durable_work
 
 QUEUE = "bench_floor"
 REPLY_PREFIX = "bench:floor:reply:"
 
 
 def create_app() -> Flask:
-    db = make_database(os.environ["DATABASE_URL"])
-
-    class Hit(Model):
-        salon = CharField()
-
-        class Meta:
-            database = db
-            table_name = "bench_floor_hit"
-
-    db.connect()
-    db.create_tables([Hit])
-    db.close()
-    client = redis.Redis.from_url(os.environ["REDIS_URL"])
-    broker = RedisBroker(client=client)
+    record, client, broker = durable_work("bench_floor_hit")  # as the baseline's
     check = dramatiq.Actor(lambda salon, reply: None, broker=broker, actor_name="floor_check", queue_name=QUEUE,
                            priority=0, options={})  # the sender's side only: bench/floor_worker.py runs it
-    noop = dramatiq.Actor(lambda salon: None, broker=broker, actor_name="bench_noop", queue_name="bench",
-                          priority=0, options={})
-    app = Flask(__name__)
+    app = bare_flask()
 
     @app.get("/auth/yclients/redirect")
     def floor():
@@ -53,13 +34,7 @@ def create_app() -> Flask:
         answer = client.blpop([reply], timeout=8)
         if not answer or answer[1] != b"ok":
             return f"not confirmed: {answer[1] if answer else 'no answer'}", 403
-        with db.connection_context():
-            Hit.create(salon=str(salon))
-        noop.send(salon)
+        record(salon)
         return redirect("/marketplace/onboarding?token=x", 302)
-
-    @app.get("/healthz")
-    def healthz():
-        return {"status": "ok"}
 
     return app

@@ -11,9 +11,8 @@ import redis
 import urllib3
 from dramatiq.brokers.redis import RedisBroker
 
+from bench.baseline_app import ADMITTED
 from bench.floor_app import QUEUE
-
-ADMITTED = ("pending", "active")
 
 
 def setup() -> None:

@@ -319,7 +319,8 @@ def bench(rounds: int = 3, seconds: int = 5, workers: int = 2, threads: int = 8,
     return {"config": f"web and baseline: gunicorn -w{workers} (gthread --threads {threads} | gevent "
                       f"--worker-connections 3000); check worker: dramatiq 1 process x {worker_threads} threads "
                       f"(interactive); wrk -t2 -c{connections} -d{seconds}s; budget {LIFTED} both sides; "
-                      f"baseline calls {baseline_calls}; floor: {'bench/floor_app.py + floor_worker.py' if floor else 'none'}; "
+                      f"baseline calls {baseline_calls}; "
+                      f"floor: {'bench/floor_app.py + floor_worker.py' if floor else 'none'}; "
                       f"{salons} salons from {FLEET_START + 1}",
             **results, "profile": prof, "salons_used": used, "sandbox_requests": stats.get("total")}
 
