@@ -3,20 +3,24 @@
     python -m bench.redirect_split                # both parts, 400 checks each
     python -m bench.redirect_split --part web     # or: --part check
     python -m bench.redirect_split --profile tottime
+    python -m bench.redirect_split --components  # thread CPU per part of the redirect and of the check
 
 `web`: the web app in this process (Flask test client, no gunicorn), each request a new salon pressed
 «Подключить» in the YCLIENTS sandbox, its check answered by a real Dramatiq worker process; prints the web's
 CPU ms per redirect (this process's user+system time). `check`: `check_install` in this process for stored
 requests (the worker's code without Dramatiq), then the same number of `verify_install` messages through a
 real worker process (1 x 8 threads, as the Procfile); prints CPU ms per check for both and Redis' CPU.
+With `--components`, the thread CPU of each part of both (bench/cpu_components.py) per redirect and per check.
 Budget lifted, like bench 6. Steadier than the closed-loop run for comparing two versions of one side:
 run both versions alternately, several times (docs/performance/redirect.md).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import time
+from pathlib import Path
 
 import requests
 
@@ -30,46 +34,116 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def web_part(s, paths: list[str], profile: str | None = None) -> dict:
+def web_targets() -> dict:
+    """The redirect's parts, for `--components` (bench/cpu_components.py); nested ones count in each."""
+    import logging
+
+    import flask
+
+    from models import install_check as ic
+    from runtime import metrics
+    from runtime.jobs import Jobs
+    from web.marketplace import check_gate, redirect, registration, tokens, verification
+
+    return {
+        "whole request (Flask wsgi_app)": (flask.Flask, "wsgi_app"),
+        "app hooks: before_request": (flask.Flask, "preprocess_request"),
+        "app hooks: after_request (headers)": (flask.Flask, "process_response"),
+        "app hooks: teardown (DB close)": (flask.Flask, "do_teardown_request"),
+        "handler (dispatch_request)": (flask.Flask, "dispatch_request"),
+        "signature + input (HMAC, user_data)": (redirect, "_signed_input"),
+        "install check (obtain)": (verification, "obtain"),
+        "  gate script (limits, open, enqueue)": (check_gate, "enter"),
+        "  verdict wait (BRPOPLPUSH)": (ic, "wait_verdict"),
+        "registration (2 rows, 1 transaction)": (registration, "register"),
+        "session job + live reset (1 round trip)": (Jobs, "start_whatsapp_sessions"),
+        "link token (JWT)": (tokens, "issue"),
+        "log lines (info)": (logging.Logger, "info"),
+        "metrics": (metrics, "redirect"),
+    }
+
+
+def web_part(s, paths: list[str], profile: str | None = None, split: bool = False) -> dict:
+    import contextlib
     import os
 
+    from bench.cpu_components import components
     from tests.support import settings_env
     from web.app import create_app
 
     os.environ.update(settings_env(s.settings))
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(s.root / "metrics")
-    client = create_app().test_client()
-    warm, timed = paths[:20], paths[20:]
+    with components(web_targets()) if split else contextlib.nullcontext() as spent:
+        client = create_app().test_client()  # inside: the app keeps the wsgi_app it is given at creation
+        warm, timed = paths[:20], paths[20:]
 
-    def press(i: int, path: str) -> None:
-        answer = client.get(path, headers={"X-Forwarded-For": f"10.{i // 62500}.{i // 250 % 250}.{i % 250}"})
-        assert answer.status_code == 302, (answer.status_code, answer.data[:300])
+        def press(i: int, path: str) -> None:
+            answer = client.get(path, headers={"X-Forwarded-For": f"10.{i // 62500}.{i // 250 % 250}.{i % 250}"})
+            assert answer.status_code == 302, (answer.status_code, answer.data[:300])
 
-    for i, path in enumerate(warm):
-        press(i, path)
-    profiler = None
-    if profile:
-        import cProfile
+        for i, path in enumerate(warm):
+            press(i, path)
+        if spent is not None:
+            spent.reset()  # the first requests' one-off costs are not the redirect's
+        profiler = _profiled(profile)
+        started, wall = _cpu(), time.time()
+        for i, path in enumerate(timed, start=len(warm)):
+            press(i, path)
+        cpu, wall = _cpu() - started, time.time() - wall
+        _print_profile(profiler, profile)
+    result = {"web_cpu_ms_per_redirect": round(1000 * cpu / len(timed), 2),
+              "wall_ms_per_redirect": round(1000 * wall / len(timed), 1), "redirects": len(timed)}
+    if spent is not None:
+        result["web_components"] = spent.per(len(timed))
+    return result
 
-        profiler = cProfile.Profile()
-        profiler.enable()
-    started, wall = _cpu(), time.time()
-    for i, path in enumerate(timed, start=len(warm)):
-        press(i, path)
-    cpu, wall = _cpu() - started, time.time() - wall
+
+def _profiled(profile: str | None):
+    if not profile:
+        return None
+    import cProfile
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    return profiler
+
+
+def _print_profile(profiler, profile: str | None) -> None:
     if profiler:
         import pstats
 
         profiler.disable()
         pstats.Stats(profiler).sort_stats(profile).print_stats(40)
-    return {"web_cpu_ms_per_redirect": round(1000 * cpu / len(timed), 2),
-            "wall_ms_per_redirect": round(1000 * wall / len(timed), 1), "redirects": len(timed)}
 
 
-def check_part(s, ids: list[int]) -> dict:
+def check_targets() -> dict:
+    """The install check's parts, for `--components`; the Dramatiq share is the worker's CPU per check less these."""
+    from redis.client import Pipeline
+
+    from models import install_check as ic
+    from runtime.yclients.client import YclientsClient
+    from runtime.yclients.ratelimit import SlidingWindowLimiter
+    from runtime.yclients.transport import Transport
+    from workers.onboarding import install_check
+
+    return {
+        "the check (check_install)": (install_check, "check_install"),
+        "  read + first budget slot (ic.load)": (ic, "load"),
+        "  the decision (decide: 2 YCLIENTS calls)": (install_check, "decide"),
+        "    YCLIENTS client (request)": (YclientsClient, "request"),
+        "      HTTP (transport, urllib3)": (Transport, "request"),
+        "      budget (limiter.acquire)": (SlidingWindowLimiter, "acquire"),
+        "  Redis pipelines (read, verdict)": (Pipeline, "execute"),
+    }
+
+
+def check_part(s, ids: list[int], profile: str | None = None, split: bool = False) -> dict:
+    import contextlib
+
+    from bench.cpu_components import components
     from models import install_check as ic
     from runtime.bootstrap import build_container
-    from workers.onboarding.install_check import check_install
+    from workers.onboarding import install_check
 
     c = build_container(s.settings, "worker")
     headers = {"Authorization": f"Bearer {s.settings.yclients_partner_token}", "X-Partner-Id": "1",
@@ -86,10 +160,14 @@ def check_part(s, ids: list[int]) -> dict:
 
     half = len(ids) // 2
     checks = stored(ids[:half], "inproc-")
-    started = _cpu()
-    for check in checks:
-        assert check_install(c.yclients_interactive, c.redis, check).status == ic.CONFIRMED
-    in_process = 1000 * (_cpu() - started) / len(checks)
+    with components(check_targets()) if split else contextlib.nullcontext() as spent:
+        profiler = _profiled(profile)
+        started = _cpu()
+        for check in checks:
+            assert install_check.check_install(c.yclients_interactive, c.redis, check).status == ic.CONFIRMED
+        in_process = 1000 * (_cpu() - started) / len(checks)
+        _print_profile(profiler, profile)
+    more = {"check_components": spent.per(len(checks))} if spent is not None else {}
 
     checks = stored(ids[half:], "worker-")
     worker = s.start_worker("worker", processes=1, threads=8, queues=("interactive",))
@@ -102,22 +180,22 @@ def check_part(s, ids: list[int]) -> dict:
     return {"check_cpu_ms_in_process": round(in_process, 2),
             "worker_cpu_ms_per_check": round(1000 * (_cpu_seconds(worker.process.pid) - worker_cpu) / len(checks), 2),
             "redis_cpu_ms_per_check": round(1000 * (_cpu_seconds(s.redis_process.pid) - redis_cpu) / len(checks), 2),
-            "checks": len(checks)}
+            "checks": len(checks), **more}
 
 
-def run(part: str = "both", n: int = 400, profile: str | None = None) -> dict:
+def run(part: str = "both", n: int = 400, profile: str | None = None, split: bool = False) -> dict:
     result = {"loadavg_before": open("/proc/loadavg").read().split()[0]}
     with stack(rate_limit=LIFTED) as s:
         start_sandbox(s, 2 * n + 40)
         ids = fleet_ids(2 * n + 40)
         paths = press_connect(s.url("yclients"), ids)  # every salon pending in YCLIENTS, as after «Подключить»
         if part in ("both", "check"):
-            result.update(check_part(s, ids[:n]))
+            result.update(check_part(s, ids[:n], profile, split))
             s.services.pop("worker").stop()
         if part in ("both", "web"):
             paths = paths[n:n + n + 20]
             s.start_worker("worker", processes=1, threads=8, queues=("interactive",))
-            result.update(web_part(s, paths, profile))
+            result.update(web_part(s, paths, profile, split))
     result["loadavg_after"] = open("/proc/loadavg").read().split()[0]
     return result
 
@@ -126,6 +204,17 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--part", choices=("both", "web", "check"), default="both")
     parser.add_argument("-n", type=int, default=400, help="redirects (web) and checks (check)")
-    parser.add_argument("--profile", choices=("tottime", "cumulative"), help="cProfile the web part")
+    parser.add_argument("--profile", choices=("tottime", "cumulative"), help="cProfile the web part and the in-process check")
+    parser.add_argument("--components", action="store_true",
+                        help="thread CPU per part of the redirect and of the check (bench/cpu_components.py)")
+    parser.add_argument("--json", metavar="PATH", help="also write the whole result (components included) as JSON")
     args = parser.parse_args()
-    print(run(args.part, args.n, args.profile))
+    result = run(args.part, args.n, args.profile, args.components)
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=1))
+    tables = {key: result.pop(key) for key in ("web_components", "check_components") if key in result}
+    print(json.dumps(result, ensure_ascii=False))
+    for key, parts in tables.items():
+        print(f"\n{key} (thread CPU ms per {'redirect' if key.startswith('web') else 'check'}, calls)")
+        for label, part in parts.items():
+            print(f"  {label:<44} {part['ms']:7.3f}  {part['calls']:g}")

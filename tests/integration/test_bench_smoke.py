@@ -4,6 +4,9 @@ each benchmark ran, its onboardings completed exactly once, and its deliveries w
 import json
 import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -30,3 +33,22 @@ def test_every_benchmark_runs_at_a_tiny_size(tmp_path, capsys):
     intake = next(r for r in rows if r["benchmark"].startswith("5.") and "detail" in r)["detail"][0]
     assert intake["acked"] == intake["sent"] and intake["stored_at_last_ack"] >= intake["acked"]
     assert "| benchmark |" in capsys.readouterr().out
+
+
+def test_the_redirects_cpu_split_sees_each_part_run_once_per_redirect_and_two_yclients_calls_per_check(tmp_path):
+    """`python -m bench.redirect_split --components` (docs/performance/redirect.md, round 5) over the real worker and
+    sandbox: the parts it names are the ones a redirect and a check run, as often as they run (a renamed or
+    bypassed function would show 0 calls and silently drop out of the table)."""
+    out = tmp_path / "split.json"
+    subprocess.run([sys.executable, "-m", "bench.redirect_split", "-n", "6", "--components", "--json", str(out)],
+                   check=True, timeout=240, capture_output=True, cwd=Path(__file__).resolve().parents[2])
+    result = json.loads(out.read_text())
+    web, check = result["web_components"], result["check_components"]
+    assert result["redirects"] == 6 and result["checks"] == 3
+    assert {label: part["calls"] for label, part in web.items()} == {label: 1.0 for label in web}
+    assert web["whole request (Flask wsgi_app)"]["ms"] >= web["handler (dispatch_request)"]["ms"] > 0
+    calls = {label.strip(): part["calls"] for label, part in check.items()}
+    assert calls == {"the check (check_install)": 1.0, "read + first budget slot (ic.load)": 1.0,
+                     "the decision (decide: 2 YCLIENTS calls)": 1.0, "YCLIENTS client (request)": 2.0,
+                     "HTTP (transport, urllib3)": 2.0, "budget (limiter.acquire)": 2.0,
+                     "Redis pipelines (read, verdict)": 2.0}
