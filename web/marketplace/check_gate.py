@@ -21,7 +21,7 @@ from redis.commands.core import Script
 from models import install_check as ic
 from runtime.broker import ScriptedEnqueue
 from runtime.queue_bell import PUSH_LUA
-from web.marketplace.ratelimit import ENTRY_FUNCTION, PREFIX, BudgetSpent
+from web.marketplace.ratelimit import ENTRY_FUNCTION, PREFIX, RateLimiter
 
 # KEYS: verdict, request, the job's queue list, messages hash and bell, one sorted set per check limit, then (a
 # redirect's entry, optional) the address's error budget and one sorted set per address limit.
@@ -33,8 +33,7 @@ local now = tonumber(ARGV[1])
 local checks = tonumber(ARGV[8])
 if #KEYS > 5 + checks then
   local wait = entry(KEYS, 6 + checks, ARGV, 9 + 2 * checks, now, ARGV[3])
-  if wait < 0 then return {'spent', '0'} end
-  if wait > 0 then return {'entry_limited', tostring(wait)} end
+  if wait ~= 0 then return {'entry', tostring(wait)} end
 end
 local verdict = redis.call('GET', KEYS[1])
 if verdict then return {'verdict', verdict} end
@@ -104,8 +103,6 @@ def enter(redis_client, check: str, salon_ids: list[int], salon_name: str, limit
         return Gate(verdict=ic.parse_verdict(value))
     if kind == "limited":
         return Gate(limited=int(value) / 1000.0)
-    if kind == "spent":
-        raise BudgetSpent()
-    if kind == "entry_limited":
-        return Gate(entry_limited=int(value) / 1000.0)
+    if kind == "entry":  # as allow_within_budget reads it: BudgetSpent when spent, else the seconds to wait
+        return Gate(entry_limited=RateLimiter.entry_wait(int(value)))
     return Gate(request=ic.parse_request(value), opened=kind == "opened")
