@@ -263,19 +263,24 @@ def bench(rounds: int = 3, seconds: int = 5, workers: int = 2, threads: int = 8,
         results = {f"{kind}-{c}": [] for c in classes for kind in kinds}
         used = 0
 
+        def measured(name: str, run_paths: list[str], secs: int, services, settle: float = 0.0) -> dict:
+            """wrk on `name` for `secs`, with the CPU per answered request of each of `services`; `settle` seconds
+            after wrk stops, before the CPU is read (requests still in flight finish; they are not in its count)."""
+            cpu_before = _cpu(s)
+            result = wrk.run(s.url(name), run_paths, seconds=secs, connections=connections, unique_ip=True)
+            time.sleep(settle)
+            result["requests"] = _requests(result)
+            result["loadavg"] = Path("/proc/loadavg").read_text().split()[0]
+            result["cpu_ms_per_request"] = _cpu_per_request(cpu_before, _cpu(s), result["requests"], services)
+            return result
+
         def redirect_run(c: str, secs: int) -> dict:
             nonlocal used
             before, _ = _salons(s.settings.database_url)
             outcomes_before = _outcomes(s, f"web-{c}")
-            cpu_before = _cpu(s)
             # Past the end, wrk would wrap onto used salons: flagged as "reused" (the row is then not met).
-            result = wrk.run(s.url(f"web-{c}"), paths[used:] or paths, seconds=secs, connections=connections,
-                             unique_ip=True)
-            time.sleep(1)  # requests still in flight when wrk stopped finish (they are not in its count)
-            result["requests"] = _requests(result)
-            result["loadavg"] = Path("/proc/loadavg").read_text().split()[0]
-            result["cpu_ms_per_request"] = _cpu_per_request(cpu_before, _cpu(s), result["requests"],
-                                                            (f"web-{c}", "worker", "yclients-sandbox", "redis"))
+            result = measured(f"web-{c}", paths[used:] or paths, secs,
+                              (f"web-{c}", "worker", "yclients-sandbox", "redis"), settle=1)
             after, highest = _salons(s.settings.database_url)
             # Each wrk thread takes every other path: the next run starts after the highest salon used.
             used = highest - FLEET_START
@@ -290,11 +295,7 @@ def bench(rounds: int = 3, seconds: int = 5, workers: int = 2, threads: int = 8,
             return result
 
         def bare_run(name: str, services) -> dict:
-            cpu_before = _cpu(s)
-            result = wrk.run(s.url(name), paths, seconds=seconds, connections=connections, unique_ip=True)
-            result["requests"] = _requests(result)
-            result["loadavg"] = Path("/proc/loadavg").read_text().split()[0]
-            result["cpu_ms_per_request"] = _cpu_per_request(cpu_before, _cpu(s), result["requests"], services)
+            result = measured(name, paths, seconds, services)
             result["non_3xx"] = result["errors"]
             return result
 
