@@ -4,6 +4,7 @@
     python -m bench.redirect_split --part web     # or: --part check
     python -m bench.redirect_split --profile tottime
     python -m bench.redirect_split --components  # thread CPU per part of the redirect and of the check
+    python -m bench.redirect_split --part web --redis  # Redis' own µs per redirect by command and Lua script
 
 `web`: the web app in this process (Flask test client, no gunicorn), each request a new salon pressed
 «Подключить» in the YCLIENTS sandbox, its check answered by a real Dramatiq worker process; prints the web's
@@ -11,6 +12,7 @@ CPU ms per redirect (this process's user+system time). `check`: `check_install` 
 requests (the worker's code without Dramatiq), then the same number of `verify_install` messages through a
 real worker process (1 x 8 threads, as the Procfile); prints CPU ms per check for both and Redis' CPU.
 With `--components`, the thread CPU of each part of both (bench/cpu_components.py) per redirect and per check.
+With `--redis`, Redis' own time per redirect (its check included) by command and Lua script (bench/redis_cost.py).
 Budget lifted, like bench 6. Steadier than the closed-loop run for comparing two versions of one side:
 run both versions alternately, several times (docs/performance/redirect.md).
 """
@@ -63,11 +65,15 @@ def web_targets() -> dict:
     }
 
 
-def web_part(s, paths: list[str], profile: str | None = None, split: bool = False) -> dict:
+def web_part(s, paths: list[str], profile: str | None = None, split: bool = False,
+             redis_split: bool = False) -> dict:
     import contextlib
     import os
 
+    import redis
+
     from bench.cpu_components import components
+    from bench.redis_cost import every_command
     from tests.support import settings_env
     from web.app import create_app
 
@@ -85,16 +91,24 @@ def web_part(s, paths: list[str], profile: str | None = None, split: bool = Fals
             press(i, path)
         if spent is not None:
             spent.reset()  # the first requests' one-off costs are not the redirect's
-        profiler = _profiled(profile)
-        started, wall = _cpu(), time.time()
-        for i, path in enumerate(timed, start=len(warm)):
-            press(i, path)
-        cpu, wall = _cpu() - started, time.time() - wall
-        _print_profile(profiler, profile)
+        server = redis.Redis.from_url(s.settings.redis_url)
+        with every_command(server) if redis_split else contextlib.nullcontext() as commands:
+            profiler = _profiled(profile)
+            started, wall = _cpu(), time.time()
+            for i, path in enumerate(timed, start=len(warm)):
+                press(i, path)
+            cpu, wall = _cpu() - started, time.time() - wall
+            _print_profile(profiler, profile)
+            if commands is not None:
+                time.sleep(0.3)  # the worker's last acks ride on its consumer's next round trip (<= 100 ms)
+        server.close()
     result = {"web_cpu_ms_per_redirect": round(1000 * cpu / len(timed), 2),
               "wall_ms_per_redirect": round(1000 * wall / len(timed), 1), "redirects": len(timed)}
     if spent is not None:
         result["web_components"] = spent.per(len(timed))
+    if commands is not None:
+        result["redis_commands"] = commands.per(len(timed))
+        result["redis_log_lost"] = commands.lost
     return result
 
 
@@ -183,7 +197,8 @@ def check_part(s, ids: list[int], profile: str | None = None, split: bool = Fals
             "checks": len(checks), **more}
 
 
-def run(part: str = "both", n: int = 400, profile: str | None = None, split: bool = False) -> dict:
+def run(part: str = "both", n: int = 400, profile: str | None = None, split: bool = False,
+        redis_split: bool = False) -> dict:
     result = {"loadavg_before": open("/proc/loadavg").read().split()[0]}
     with stack(rate_limit=LIFTED) as s:
         start_sandbox(s, 2 * n + 40)
@@ -195,7 +210,7 @@ def run(part: str = "both", n: int = 400, profile: str | None = None, split: boo
         if part in ("both", "web"):
             paths = paths[n:n + n + 20]
             s.start_worker("worker", processes=1, threads=8, queues=("interactive",))
-            result.update(web_part(s, paths, profile, split))
+            result.update(web_part(s, paths, profile, split, redis_split))
     result["loadavg_after"] = open("/proc/loadavg").read().split()[0]
     return result
 
@@ -207,14 +222,23 @@ if __name__ == "__main__":
     parser.add_argument("--profile", choices=("tottime", "cumulative"), help="cProfile the web part and the in-process check")
     parser.add_argument("--components", action="store_true",
                         help="thread CPU per part of the redirect and of the check (bench/cpu_components.py)")
+    parser.add_argument("--redis", action="store_true",
+                        help="Redis' own µs per redirect (its check included) by command and Lua script "
+                             "(bench/redis_cost.py)")
     parser.add_argument("--json", metavar="PATH", help="also write the whole result (components included) as JSON")
     args = parser.parse_args()
-    result = run(args.part, args.n, args.profile, args.components)
+    result = run(args.part, args.n, args.profile, args.components, args.redis)
     if args.json:
         Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=1))
     tables = {key: result.pop(key) for key in ("web_components", "check_components") if key in result}
+    commands = result.pop("redis_commands", None)
     print(json.dumps(result, ensure_ascii=False))
     for key, parts in tables.items():
         print(f"\n{key} (thread CPU ms per {'redirect' if key.startswith('web') else 'check'}, calls)")
         for label, part in parts.items():
             print(f"  {label:<44} {part['ms']:7.3f}  {part['calls']:g}")
+    if commands is not None:
+        print("\nredis_commands (Redis' own µs per redirect, its check included; calls)")
+        for label, part in commands.items():
+            calls = f"{part['calls']:g}" if part["calls"] else ""  # Redis' whole CPU is no command
+            print(f"  {label:<44} {part['us']:7.1f}  {calls}".rstrip())
