@@ -31,6 +31,7 @@ import requests
 
 from bench import wrk
 from bench.stack import stack
+from bench.stripped import MARKER, PARTS as STRIPPED
 from tests.support import BIN
 
 USER_BASE = 2_000_000  # YCLIENTS user id = USER_BASE + salon id: one user (one signature) per salon
@@ -196,6 +197,41 @@ def _salons(database_url: str) -> tuple[int, int]:
     return count, highest or 0
 
 
+def _stripped_verified(s, results: dict, classes, stripped_redis: str) -> dict:
+    """That the what-if really ran without its parts and the redirect with them: the installs' timeline rows of each
+    one's salons (the stripped: none), and what the stripped worker says it switched off (bench.stripped.MARKER, on
+    the stripped side's Redis, where only that worker takes checks: every stripped redirect's check was its)."""
+    import redis
+
+    from models.db import make_database
+    from models.timeline import TimelineEvent
+
+    db = make_database(s.settings.database_url)
+    table = TimelineEvent._meta.table_name
+
+    def timeline_rows(kind: str) -> int:
+        total = 0
+        with db.connection_context():
+            for c in classes:
+                for run in results[f"{kind}-{c}"]:
+                    low, high = run["salon_range"]
+                    total += db.execute_sql(f"SELECT count(*) FROM {table} WHERE kind = 'registration_started' "
+                                            f"AND salon_id > {db.param} AND salon_id <= {db.param}",
+                                            (low, high)).fetchone()[0]
+        return total
+
+    client = redis.Redis.from_url(stripped_redis)
+    try:
+        switched_off = (client.get(MARKER) or b"").decode()
+    finally:
+        client.close()
+    return {"redirect_timeline_rows": timeline_rows("redirect"),
+            "redirect_registered": sum(r["registered"] for c in classes for r in results[f"redirect-{c}"]),
+            "stripped_timeline_rows": timeline_rows("stripped"),
+            "stripped_registered": sum(r["registered"] for c in classes for r in results[f"stripped-{c}"]),
+            "stripped_worker_switched_off": switched_off.split(",") if switched_off else []}
+
+
 def _cpu_seconds(pid: int) -> float:
     """user+system CPU of a process and its children (gunicorn's workers), from /proc."""
     import os
@@ -238,9 +274,11 @@ LIFTED = "100000/s"  # the YCLIENTS budget, lifted on both sides (our limiter an
 
 def bench(rounds: int = 3, seconds: int = 5, workers: int = 2, threads: int = 8, connections: int = 32,
           salons: int = 16000, with_profile: bool = True, classes=("gevent",), worker_threads: int = 8,
-          database_url: str | None = None, baseline_calls: str = "status,company", floor: bool = True) -> dict:
-    """Baseline, floor (with `floor`) and redirect on each worker class in `classes`, alternately, `rounds` times,
-    over `salons` salons pressed «Подключить» in the sandbox beforehand (each redirect request a fresh one)."""
+          database_url: str | None = None, baseline_calls: str = "status,company", floor: bool = True,
+          stripped: bool = False) -> dict:
+    """Baseline, floor (with `floor`), redirect and (with `stripped`) the stripped redirect (bench/stripped.py) on each
+    worker class in `classes`, alternately, `rounds` times, over `salons` salons pressed «Подключить» in the sandbox
+    beforehand (each redirect request a fresh one)."""
     from bench.fleet_sandbox import FLEET_START, fleet_ids
 
     with stack(database_url=database_url, rate_limit=LIFTED) as s:
@@ -253,13 +291,22 @@ def bench(rounds: int = 3, seconds: int = 5, workers: int = 2, threads: int = 8,
             s.start("floor-worker", [str(BIN / "dramatiq"), "bench.floor_worker:setup", "--processes", "1",
                                      "--threads", str(worker_threads), "--queues", "bench_floor"],
                     env={"dramatiq_worker_timeout": "100"})
+        # The stripped redirect and its worker on Redis database 1: the two workers never take each other's checks.
+        own_redis = {"REDIS_URL": s.settings.redis_url.rsplit("/", 1)[0] + "/1"}
+        if stripped:
+            s.start("worker-stripped", [str(BIN / "dramatiq"), "bench.stripped:worker", "--skip-logging",
+                                        "--processes", "1", "--threads", str(worker_threads), "--queues",
+                                        "interactive"], env={"dramatiq_worker_timeout": "100", **own_redis})
         for c in classes:
             start_web(s, f"web-{c}", c, workers, threads, "web:create_app()")
             start_web(s, f"baseline-{c}", c, workers, threads, "bench.baseline_app:create_app()",
                       env={"BASELINE_CALLS": baseline_calls})
             if floor:
                 start_web(s, f"floor-{c}", c, workers, threads, "bench.floor_app:create_app()")
+            if stripped:
+                start_web(s, f"stripped-{c}", c, workers, threads, "bench.stripped:create_app()", env=own_redis)
         kinds = ("baseline", "floor", "redirect") if floor else ("baseline", "redirect")
+        kinds += ("stripped",) if stripped else ()
         results = {f"{kind}-{c}": [] for c in classes for kind in kinds}
         used = 0
 
@@ -274,24 +321,26 @@ def bench(rounds: int = 3, seconds: int = 5, workers: int = 2, threads: int = 8,
             result["cpu_ms_per_request"] = _cpu_per_request(cpu_before, _cpu(s), result["requests"], services)
             return result
 
-        def redirect_run(c: str, secs: int) -> dict:
+        def redirect_run(c: str, secs: int, web: str = "web", worker: str = "worker") -> dict:
             nonlocal used
-            before, _ = _salons(s.settings.database_url)
-            outcomes_before = _outcomes(s, f"web-{c}")
+            before, low = _salons(s.settings.database_url)
+            outcomes_before = _outcomes(s, f"{web}-{c}")
             # Past the end, wrk would wrap onto used salons: flagged as "reused" (the row is then not met).
-            result = measured(f"web-{c}", paths[used:] or paths, secs,
-                              (f"web-{c}", "worker", "yclients-sandbox", "redis"), settle=1)
+            result = measured(f"{web}-{c}", paths[used:] or paths, secs,
+                              (f"{web}-{c}", worker, "yclients-sandbox", "redis"), settle=1)
             after, highest = _salons(s.settings.database_url)
             # Each wrk thread takes every other path: the next run starts after the highest salon used.
             used = highest - FLEET_START
             # A 200 "checking" page is a 2xx to wrk: every request must have registered its own salon.
             result["registered"] = after - before
-            outcomes = _outcomes(s, f"web-{c}")
+            result["salon_range"] = (low, highest)  # the salons this run registered: above low, up to highest
+            outcomes = _outcomes(s, f"{web}-{c}")
             result["outcomes"] = {k: int(v - outcomes_before.get(k, 0)) for k, v in outcomes.items()
                                   if v - outcomes_before.get(k, 0)}
             # Every answer but "ok" (a 302 with a fresh salon registered) counts, "checking" (200) included.
             result["non_3xx"] = result["errors"] + sum(n for k, n in result["outcomes"].items() if k != "ok")
-            result["reused"] = used >= len(paths)
+            # wrk wraps round its list at the end: fewer salons registered than answers means some were pressed twice.
+            result["reused"] = used >= len(paths) or result["registered"] < result["requests"]
             return result
 
         def bare_run(name: str, services) -> dict:
@@ -307,6 +356,8 @@ def bench(rounds: int = 3, seconds: int = 5, workers: int = 2, threads: int = 8,
                     results[f"floor-{c}"].append(bare_run(f"floor-{c}", (f"floor-{c}", "floor-worker",
                                                                          "yclients-sandbox", "redis")))
                 results[f"redirect-{c}"].append(redirect_run(c, seconds))
+                if stripped:
+                    results[f"stripped-{c}"].append(redirect_run(c, seconds, "stripped", "worker-stripped"))
         prof = {}
         if with_profile:
             c = classes[0]
@@ -314,6 +365,7 @@ def bench(rounds: int = 3, seconds: int = 5, workers: int = 2, threads: int = 8,
             prof["worker"] = profile(s.services["worker"], lambda: redirect_run(c, seconds), seconds, "worker",
                                      WORKER_BUCKETS, "process_message")
         stats = requests.get(s.url("yclients") + "/_sandbox/stats", timeout=10).json()
+        verified = _stripped_verified(s, results, classes, own_redis["REDIS_URL"]) if stripped else {}
     for runs in results.values():
         for run in runs:
             run.pop("raw", None)
@@ -322,8 +374,10 @@ def bench(rounds: int = 3, seconds: int = 5, workers: int = 2, threads: int = 8,
                       f"(interactive); wrk -t2 -c{connections} -d{seconds}s; budget {LIFTED} both sides; "
                       f"baseline calls {baseline_calls}; "
                       f"floor: {'bench/floor_app.py + floor_worker.py' if floor else 'none'}; "
+                      f"stripped: {'bench/stripped.py without ' + ', '.join(STRIPPED) if stripped else 'none'}; "
                       f"{salons} salons from {FLEET_START + 1}",
-            **results, "profile": prof, "salons_used": used, "sandbox_requests": stats.get("total")}
+            **results, "profile": prof, "salons_used": used, "sandbox_requests": stats.get("total"),
+            **({"stripped_verified": verified} if stripped else {})}
 
 
 def median(values):
@@ -367,6 +421,8 @@ if __name__ == "__main__":
     parser.add_argument("--baseline-calls", default="status,company")
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--no-floor", action="store_true", help="leave out the bare enqueue-and-wait floor")
+    parser.add_argument("--stripped", action="store_true",
+                        help="also the redirect without the parts bench/stripped.py switches off (a what-if)")
     parser.add_argument("--db", default="sqlite", choices=["sqlite", "postgresql"])
     args = parser.parse_args()
     from bench.sync import drop_pg, pg_database
@@ -376,7 +432,8 @@ if __name__ == "__main__":
         print(json.dumps(bench(args.rounds, args.seconds, args.workers, args.threads, salons=args.salons,
                                with_profile=not args.no_profile, classes=tuple(args.classes.split(",")),
                                worker_threads=args.worker_threads, database_url=url,
-                               baseline_calls=args.baseline_calls, floor=not args.no_floor), indent=1,
+                               baseline_calls=args.baseline_calls, floor=not args.no_floor,
+                               stripped=args.stripped), indent=1,
                          default=str))
     finally:
         if url:

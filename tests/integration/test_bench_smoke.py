@@ -15,11 +15,15 @@ from bench.__main__ import main
 pytestmark = pytest.mark.integration
 
 
-def test_every_benchmark_runs_at_a_tiny_size(tmp_path, capsys):
+def _need_wrk():
     if not shutil.which("wrk"):
         if os.environ.get("CI"):
             pytest.fail("wrk is not installed: .ci/run installs it, and CI may not skip this test")
         pytest.skip("wrk is not installed (make bench installs it)")
+
+
+def test_every_benchmark_runs_at_a_tiny_size(tmp_path, capsys):
+    _need_wrk()
     out = tmp_path / "bench.json"
     main(["--smoke", "--only", "1,2,3,4,5,6", "--json", str(out)])
     rows = json.loads(out.read_text())["rows"]
@@ -36,12 +40,13 @@ def test_every_benchmark_runs_at_a_tiny_size(tmp_path, capsys):
 
 
 def test_the_redirects_cpu_split_sees_each_part_run_once_per_redirect_and_two_yclients_calls_per_check(tmp_path):
-    """`python -m bench.redirect_split --components` (docs/performance/redirect.md, round 5) over the real worker and
-    sandbox: the parts it names are the ones a redirect and a check run, as often as they run (a renamed or
-    bypassed function would show 0 calls and silently drop out of the table)."""
+    """`python -m bench.redirect_split --components --redis` (docs/performance/redirect.md, rounds 5 and 6) over the
+    real worker and sandbox: the parts it names are the ones a redirect and a check run, as often as they run (a
+    renamed or bypassed function would show 0 calls and silently drop out of the table), and every Lua script a
+    redirect sends Redis is one it can name (a new or changed script would show up as an unnamed SHA)."""
     out = tmp_path / "split.json"
-    subprocess.run([sys.executable, "-m", "bench.redirect_split", "-n", "6", "--components", "--json", str(out)],
-                   check=True, timeout=240, capture_output=True, cwd=Path(__file__).resolve().parents[2])
+    subprocess.run([sys.executable, "-m", "bench.redirect_split", "-n", "6", "--components", "--redis", "--json",
+                    str(out)], check=True, timeout=240, capture_output=True, cwd=Path(__file__).resolve().parents[2])
     result = json.loads(out.read_text())
     web, check = result["web_components"], result["check_components"]
     assert result["redirects"] == 6 and result["checks"] == 3
@@ -52,3 +57,35 @@ def test_the_redirects_cpu_split_sees_each_part_run_once_per_redirect_and_two_yc
                      "the decision (decide: 2 YCLIENTS calls)": 1.0, "YCLIENTS client (request)": 2.0,
                      "HTTP (transport, urllib3)": 2.0, "budget (limiter.acquire)": 2.0,
                      "Redis pipelines (read, verdict)": 2.0}
+    redis = result["redis_commands"]
+    assert not result["redis_log_lost"] and not [name for name in redis if name.startswith("script")]
+    assert {name: redis[name]["calls"] for name in ("install check gate", "YCLIENTS budget (limiter)",
+                                                    "live status: set state (EVAL)", "enqueue + bell")} == {
+        "install check gate": 1.0, "YCLIENTS budget (limiter)": 2.0, "live status: set state (EVAL)": 1.0,
+        "enqueue + bell": 1.0}
+    assert redis["Dramatiq dispatch (fetch, ack)"]["calls"] > 0 and redis["total"]["us"] > 0
+
+
+def test_the_stripped_redirect_runs_without_its_parts_beside_the_real_one(tmp_path):
+    """`python -m bench.redirect --stripped` (docs/performance/redirect.md, round 6): the what-if runs side by side with
+    the real redirect, every request a 302 with its own salon registered, its checks answered by its own worker, and
+    it really is without its parts: no timeline row for its installs (the redirect's: one each), and its worker says
+    what it switched off. Without this, a what-if that silently ran the real code would read as "those parts are
+    free"."""
+    _need_wrk()
+    done = subprocess.run([sys.executable, "-m", "bench.redirect", "--rounds", "1", "--seconds", "1", "--classes",
+                           "gevent", "--salons", "3000", "--no-profile", "--no-floor", "--stripped"],
+                          check=True, timeout=300, capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[2])
+    result = json.loads(done.stdout)
+    from bench.stripped import PARTS
+
+    [redirect], [stripped] = result["redirect-gevent"], result["stripped-gevent"]
+    verified = result["stripped_verified"]
+    for run in (redirect, stripped):
+        # Registered counts the requests still in flight when wrk stopped too (answered within the settling second).
+        assert run["non_3xx"] == 0 and run["registered"] >= run["requests"] > 0 and not run["reused"]
+    assert verified["redirect_timeline_rows"] == verified["redirect_registered"] == redirect["registered"]
+    assert verified["stripped_timeline_rows"] == 0 and verified["stripped_registered"] == stripped["registered"]
+    assert verified["stripped_worker_switched_off"] == list(PARTS)
+    assert set(stripped["cpu_ms_per_request"]) == {"stripped-gevent", "worker-stripped", "yclients-sandbox", "redis"}
