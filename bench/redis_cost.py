@@ -1,4 +1,4 @@
-"""Redis' own CPU per command and per Lua script, while a benchmark runs: what `python -m bench.redirect_split --redis`
+"""Redis' own time per command and per Lua script while a benchmark runs: what `python -m bench.redirect_split --redis`
 prints per redirect (docs/performance/redirect.md, round 6).
 
 Redis' SLOWLOG with a threshold of 0 µs records every command with its duration (`INFO commandstats` has no
@@ -6,8 +6,8 @@ per-script figures: every script is one `evalsha` line). A script is named by it
 text (EVAL), from the scripts this code base sends; the commands a script runs are logged too (client `?:0`) but are
 inside the script's own duration, so they are left out. The SLOWLOG settings are put back afterwards. Recording has a
 cost, inside the durations: every command is logged, a script's own commands too, so a script with many commands
-reads dearer than it is (docs/performance/redirect.md round 6 measures by how much). Redis' whole CPU over the same
-time (INFO cpu: the commands, reading and writing sockets, the recording) is the last row.
+reads dearer than it is; read the rows as an order more than as exact µs. Redis' whole CPU over the same time
+(INFO cpu: the commands, reading and writing sockets, the recording) is the last row.
 """
 from __future__ import annotations
 
