@@ -23,6 +23,28 @@ from models.db import make_database
 ADMITTED = ("pending", "active")
 
 
+def yclients_target() -> tuple[str, int, dict]:
+    """(API base URL, application id, partner headers) of the sandbox the bare apps call, from the environment."""
+    headers = {"Authorization": f"Bearer {os.environ['YCLIENTS_PARTNER_TOKEN']}",
+               "Accept": "application/vnd.yclients.v2+json", "Content-Type": "application/json"}
+    return os.environ["YCLIENTS_API_URL"].rstrip("/"), int(os.environ.get("YCLIENTS_APP_ID", "18289")), headers
+
+
+def bare_verdict(get, app_id: int, salon: int, company: bool = True) -> str:
+    """The bare apps' install check (this baseline's inline, bench/floor_worker.py's in its actor): "ok", or why not.
+    `get(path)` -> (HTTP status, JSON body): the application status must be pending/active and (with `company`) the
+    company must have a title, as the worker's check decides for a one-branch redirect."""
+    code, body = get(f"/marketplace/salon/{salon}/application/{app_id}")
+    status = ((body.get("data") or {}).get("connection_status") or {}).get("status")
+    if code != 200 or status not in ADMITTED:
+        return f"not confirmed: {code} {status}"
+    if company:
+        code, body = get(f"/api/v1/company/{salon}")
+        if code != 200 or not (body.get("data") or {}).get("title"):
+            return f"no company title: {code}"
+    return "ok"
+
+
 def durable_work(table: str):
     """The bare apps' durable work (this baseline's and bench/floor_app.py's): `record(salon)` makes one INSERT into
     `table` and one Dramatiq enqueue. Returns (record, the Redis client, its broker)."""
@@ -64,26 +86,22 @@ def bare_flask() -> Flask:
 
 def create_app() -> Flask:
     record, _, _ = durable_work("bench_baseline_hit")
-    api = os.environ["YCLIENTS_API_URL"].rstrip("/")
-    app_id = int(os.environ.get("YCLIENTS_APP_ID", "18289"))
-    calls = os.environ.get("BASELINE_CALLS", "status,company").split(",")
-    headers = {"Authorization": f"Bearer {os.environ['YCLIENTS_PARTNER_TOKEN']}",
-               "Accept": "application/vnd.yclients.v2+json", "Content-Type": "application/json"}
+    api, app_id, headers = yclients_target()
+    with_company = "company" in os.environ.get("BASELINE_CALLS", "status,company").split(",")
     session = requests.Session()
     session.trust_env = False  # as the real client (runtime/yclients/client.py): no environment scan per call
     app = bare_flask()
 
+    def get(path: str) -> tuple[int, dict]:
+        answer = session.get(api + path, headers=headers, timeout=10)
+        return answer.status_code, answer.json()
+
     @app.get("/auth/yclients/redirect")
     def bare():
         salon = int(request.args.get("salon_id", "0"))
-        answer = session.get(f"{api}/marketplace/salon/{salon}/application/{app_id}", headers=headers, timeout=10)
-        status = ((answer.json().get("data") or {}).get("connection_status") or {}).get("status")
-        if answer.status_code != 200 or status not in ADMITTED:
-            return f"not confirmed: {answer.status_code} {status}", 403
-        if "company" in calls:
-            company = session.get(f"{api}/api/v1/company/{salon}", headers=headers, timeout=10)
-            if company.status_code != 200 or not (company.json().get("data") or {}).get("title"):
-                return f"no company title: {company.status_code}", 403
+        verdict = bare_verdict(get, app_id, salon, with_company)
+        if verdict != "ok":
+            return verdict, 403
         record(salon)
         return redirect("/marketplace/onboarding?token=x", 302)
 

@@ -11,7 +11,7 @@ import redis
 import urllib3
 from dramatiq.brokers.redis import RedisBroker
 
-from bench.baseline_app import ADMITTED
+from bench.baseline_app import bare_verdict, yclients_target
 from bench.floor_app import QUEUE
 
 
@@ -20,10 +20,7 @@ def setup() -> None:
     client = redis.Redis.from_url(os.environ["REDIS_URL"])
     broker = RedisBroker(client=client)
     dramatiq.set_broker(broker)
-    api = os.environ["YCLIENTS_API_URL"].rstrip("/")
-    app_id = int(os.environ.get("YCLIENTS_APP_ID", "18289"))
-    headers = {"Authorization": f"Bearer {os.environ['YCLIENTS_PARTNER_TOKEN']}",
-               "Accept": "application/vnd.yclients.v2+json", "Content-Type": "application/json"}
+    api, app_id, headers = yclients_target()
     http = urllib3.PoolManager(maxsize=16)
 
     def get(path: str) -> tuple[int, dict]:
@@ -32,13 +29,7 @@ def setup() -> None:
 
     @dramatiq.actor(queue_name=QUEUE, actor_name="floor_check", max_retries=0)
     def floor_check(salon: int, reply: str) -> None:
-        status_code, body = get(f"/marketplace/salon/{salon}/application/{app_id}")
-        status = ((body.get("data") or {}).get("connection_status") or {}).get("status")
-        verdict = "ok" if status_code == 200 and status in ADMITTED else f"status {status_code} {status}"
-        if verdict == "ok":
-            company_code, company = get(f"/api/v1/company/{salon}")
-            if company_code != 200 or not (company.get("data") or {}).get("title"):
-                verdict = f"company {company_code}"
+        verdict = bare_verdict(get, app_id, salon)
         with client.pipeline() as pipe:
             pipe.rpush(reply, verdict)
             pipe.expire(reply, 60)
