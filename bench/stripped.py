@@ -6,7 +6,8 @@ Switched off, each a whole part (not a slow spot) that the earlier rounds named 
 - web: the install's log line, its link token (a fixed string in the Location instead of a JWT), the install's
   timeline row (the registration writes the salon row alone), the live status reset before the session job;
 - check worker: the shared YCLIENTS budget (no limiter call, no slot taken ahead) and our own worker middleware
-  (database connection per message, log context, failure and retry records): Dramatiq's defaults only.
+  (database connection per message, log context, failure and retry records): Dramatiq's own middleware only, as
+  the real worker sets it up.
 
 Everything else is the real code: the signature, the limits, the gate, the verdict wait, the registration, the session
 job, the metrics, the security headers; the real check (both YCLIENTS calls, the verdict). Run by `bench.redirect
@@ -43,16 +44,15 @@ def create_app():
 
 def worker() -> None:
     """Dramatiq's setup callable (`dramatiq bench.stripped:worker`): the real worker process, stripped."""
-    from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, Retries, ShutdownNotifications, TimeLimit
-
     from runtime import broker
     from runtime.yclients.ratelimit import SlidingWindowLimiter
     from workers.onboarding import install_check
     from workers.process import start
 
+    ours = broker.build_middleware
+    # Dramatiq's own middleware as the real worker configures it (same order, same retry settings), ours left out.
     broker.build_middleware = lambda database=None, live=None: [
-        AgeLimit(), TimeLimit(), ShutdownNotifications(), Callbacks(), Pipelines(),
-        Retries(max_retries=6, min_backoff=1_000, max_backoff=120_000)]
+        m for m in ours(database, live) if type(m).__module__.startswith("dramatiq.")]
     SlidingWindowLimiter.acquire = lambda self, caller=None: None
     install_check._limiter = lambda api: None
     start().redis.set(MARKER, ",".join(PARTS))
