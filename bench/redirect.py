@@ -232,6 +232,32 @@ def _stripped_verified(s, results: dict, classes, stripped_redis: str) -> dict:
             "stripped_worker_switched_off": switched_off.split(",") if switched_off else []}
 
 
+def with_db(url: str, db: int) -> str:
+    """`url` (redis:// or unix://, as REDIS_URL) pointing at database `db` instead."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.scheme == "unix":  # the database is a query parameter: unix:///path/redis.sock?db=0
+        query = dict(parse_qsl(parts.query), db=str(db))
+        return f"unix://{parts.path}?{urlencode(query)}"
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+def redis_transports(url: str) -> dict[str, int]:
+    """How the processes still connected to the stack's Redis reach it: Unix socket or TCP (this query's own
+    connection left out), so a run says what it measured."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        own = client.client_id()
+        clients = [c for c in client.client_list() if int(c["id"]) != own]
+    finally:
+        client.close()
+    unix = sum(1 for c in clients if c["addr"].startswith("/"))
+    return {"unix": unix, "tcp": len(clients) - unix}
+
+
 def _cpu_seconds(pid: int) -> float:
     """user+system CPU of a process and its children (gunicorn's workers), from /proc."""
     import os
@@ -275,13 +301,13 @@ LIFTED = "100000/s"  # the YCLIENTS budget, lifted on both sides (our limiter an
 def bench(rounds: int = 3, seconds: int = 5, workers: int = 2, threads: int = 8, connections: int = 32,
           salons: int = 16000, with_profile: bool = True, classes=("gevent",), worker_threads: int = 8,
           database_url: str | None = None, baseline_calls: str = "status,company", floor: bool = True,
-          stripped: bool = False) -> dict:
+          stripped: bool = False, redis_socket: bool = False) -> dict:
     """Baseline, floor (with `floor`), redirect and (with `stripped`) the stripped redirect (bench/stripped.py) on each
     worker class in `classes`, alternately, `rounds` times, over `salons` salons pressed «Подключить» in the sandbox
     beforehand (each redirect request a fresh one)."""
     from bench.fleet_sandbox import FLEET_START, fleet_ids
 
-    with stack(database_url=database_url, rate_limit=LIFTED) as s:
+    with stack(database_url=database_url, rate_limit=LIFTED, redis_socket=redis_socket) as s:
         start_sandbox(s, salons)
         ids = fleet_ids(salons)
         paths = press_connect(s.url("yclients"), ids)
@@ -292,7 +318,7 @@ def bench(rounds: int = 3, seconds: int = 5, workers: int = 2, threads: int = 8,
                                      "--threads", str(worker_threads), "--queues", "bench_floor"],
                     env={"dramatiq_worker_timeout": "100"})
         # The stripped redirect and its worker on Redis database 1: the two workers never take each other's checks.
-        own_redis = {"REDIS_URL": s.settings.redis_url.rsplit("/", 1)[0] + "/1"}
+        own_redis = {"REDIS_URL": with_db(s.settings.redis_url, 1)}
         if stripped:
             s.start("worker-stripped", [str(BIN / "dramatiq"), "bench.stripped:worker", "--skip-logging",
                                         "--processes", "1", "--threads", str(worker_threads), "--queues",
@@ -366,6 +392,7 @@ def bench(rounds: int = 3, seconds: int = 5, workers: int = 2, threads: int = 8,
                                      WORKER_BUCKETS, "process_message")
         stats = requests.get(s.url("yclients") + "/_sandbox/stats", timeout=10).json()
         verified = _stripped_verified(s, results, classes, own_redis["REDIS_URL"]) if stripped else {}
+        transports = redis_transports(s.settings.redis_url)
     for runs in results.values():
         for run in runs:
             run.pop("raw", None)
@@ -375,8 +402,10 @@ def bench(rounds: int = 3, seconds: int = 5, workers: int = 2, threads: int = 8,
                       f"baseline calls {baseline_calls}; "
                       f"floor: {'bench/floor_app.py + floor_worker.py' if floor else 'none'}; "
                       f"stripped: {'bench/stripped.py without ' + ', '.join(STRIPPED) if stripped else 'none'}; "
-                      f"{salons} salons from {FLEET_START + 1}",
-            **results, "profile": prof, "salons_used": used, "sandbox_requests": stats.get("total"),
+                      f"{salons} salons from {FLEET_START + 1}; "
+                      f"Redis over {'a Unix socket' if redis_socket else 'TCP'}",
+            **results, "redis_clients": transports, "profile": prof, "salons_used": used,
+            "sandbox_requests": stats.get("total"),
             **({"stripped_verified": verified} if stripped else {})}
 
 
@@ -424,6 +453,8 @@ if __name__ == "__main__":
     parser.add_argument("--stripped", action="store_true",
                         help="also the redirect without the parts bench/stripped.py switches off (a what-if)")
     parser.add_argument("--db", default="sqlite", choices=["sqlite", "postgresql"])
+    parser.add_argument("--redis-socket", action="store_true",
+                        help="every process talks to Redis over a Unix socket (as `make run`), not TCP")
     args = parser.parse_args()
     from bench.sync import drop_pg, pg_database
 
@@ -433,7 +464,7 @@ if __name__ == "__main__":
                                with_profile=not args.no_profile, classes=tuple(args.classes.split(",")),
                                worker_threads=args.worker_threads, database_url=url,
                                baseline_calls=args.baseline_calls, floor=not args.no_floor,
-                               stripped=args.stripped), indent=1,
+                               stripped=args.stripped, redis_socket=args.redis_socket), indent=1,
                          default=str))
     finally:
         if url:

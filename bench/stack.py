@@ -77,20 +77,22 @@ class Stack:
 
 
 @contextlib.contextmanager
-def stack(database_url: str | None = None, rate_limit: str = "5/s,200/min", keep: bool = False, **overrides):
+def stack(database_url: str | None = None, rate_limit: str = "5/s,200/min", keep: bool = False,
+          redis_socket: bool = False, **overrides):
     """Redis on a free port, a migrated database (temp SQLite unless given), settings pointing at the sandboxes."""
     import migrations
     from models.db import init_database
 
     root = Path(tempfile.mkdtemp(prefix="aiadmin-stack-"))
     redis_port = free_port()
-    redis_process = redis_server.start(port=redis_port)
+    socket_path = str(root / "redis.sock") if redis_socket else None
+    redis_process = redis_server.start(port=redis_port, unix_socket=socket_path)
     redis_server.wait_ready(port=redis_port)
     ports = {name: free_port() for name in ("web", "bridge", "whatsapp", "yclients")}
     settings = Settings(
         app_env="development",
         database_url=database_url or f"sqlite:///{root / 'aiadmin.db'}",
-        redis_url=f"redis://127.0.0.1:{redis_port}/0",
+        redis_url=f"unix://{socket_path}?db=0" if redis_socket else f"redis://127.0.0.1:{redis_port}/0",
         public_base_url=f"http://127.0.0.1:{ports['web']}",
         yclients_api_url=f"http://127.0.0.1:{ports['yclients']}",
         yclients_rate_limit=RateLimit.parse(rate_limit),

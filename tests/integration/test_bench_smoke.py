@@ -70,11 +70,12 @@ def test_the_stripped_redirect_runs_without_its_parts_beside_the_real_one(tmp_pa
     """`python -m bench.redirect --stripped` (docs/performance/redirect.md, round 6): the what-if runs side by side with
     the real redirect, every request a 302 with its own salon registered, its checks answered by its own worker, and
     it really is without its parts: no timeline row for its installs (the redirect's: one each), and its worker says
-    what it switched off. Without this, a what-if that silently ran the real code would read as "those parts are
-    free"."""
+    what it switched off. Run over a Unix socket (`--redis-socket`), which every process must then use. Without this,
+    a what-if that silently ran the real code would read as "those parts are free"."""
     _need_wrk()
     done = subprocess.run([sys.executable, "-m", "bench.redirect", "--rounds", "1", "--seconds", "1", "--classes",
-                           "gevent", "--salons", "3000", "--no-profile", "--no-floor", "--stripped"],
+                           "gevent", "--salons", "3000", "--no-profile", "--no-floor", "--stripped",
+                           "--redis-socket"],
                           check=True, timeout=300, capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parents[2])
     result = json.loads(done.stdout)
@@ -89,3 +90,6 @@ def test_the_stripped_redirect_runs_without_its_parts_beside_the_real_one(tmp_pa
     assert verified["stripped_timeline_rows"] == 0 and verified["stripped_registered"] == stripped["registered"]
     assert verified["stripped_worker_switched_off"] == list(PARTS)
     assert set(stripped["cpu_ms_per_request"]) == {"stripped-gevent", "worker-stripped", "yclients-sandbox", "redis"}
+    # `--redis-socket` (round 7): every process still connected (webs, workers) reached Redis over the socket, the
+    # stripped side's database 1 included.
+    assert result["redis_clients"]["tcp"] == 0 and result["redis_clients"]["unix"] >= 4
