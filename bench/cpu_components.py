@@ -4,13 +4,15 @@
 the `time.thread_time()` spent inside it to `spent[label]` (and counts the calls in `spent.calls[label]`), and puts
 the originals back on exit. Thread CPU, not wall time: a blocking Redis wait costs what the thread spends on it, not
 the wait. Components may nest (the handler and the calls it makes each count); the wrapper's own cost (two
-`thread_time()` calls, ~1 µs) is in every figure. Used by `python -m bench.redirect_split --components`.
+`thread_time()` calls, ~1 µs) is in every figure. Used by `python -m bench.redirect_split --components`;
+`garbage_collections()` does the same for the cyclic garbage collector (its `gc_ms_per_redirect`).
 """
 from __future__ import annotations
 
 import collections
 import contextlib
 import functools
+import gc
 import time
 
 
@@ -65,3 +67,23 @@ def components(targets: dict[str, tuple[object, str]]):
                 delattr(owner, name)
             else:
                 setattr(owner, name, original)
+
+
+@contextlib.contextmanager
+def garbage_collections():
+    """The cyclic garbage collector's runs and this thread's CPU inside them while the block runs (gc.callbacks)."""
+    spent = {"collections": 0, "cpu": 0.0}
+    started = []
+
+    def callback(phase: str, info: dict) -> None:
+        if phase == "start":
+            started.append(time.thread_time())
+        elif started:
+            spent["collections"] += 1
+            spent["cpu"] += time.thread_time() - started.pop()
+
+    gc.callbacks.append(callback)
+    try:
+        yield spent
+    finally:
+        gc.callbacks.remove(callback)

@@ -25,7 +25,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
@@ -234,8 +234,6 @@ def _stripped_verified(s, results: dict, classes, stripped_redis: str) -> dict:
 
 def with_db(url: str, db: int) -> str:
     """`url` (redis:// or unix://, as REDIS_URL) pointing at database `db` instead."""
-    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
     parts = urlsplit(url)
     if parts.scheme == "unix":  # the database is a query parameter: unix:///path/redis.sock?db=0
         query = dict(parse_qsl(parts.query), db=str(db))

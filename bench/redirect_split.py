@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gc
 import json
 import resource
 import time
@@ -67,33 +66,13 @@ def web_targets() -> dict:
     }
 
 
-@contextlib.contextmanager
-def collections():
-    """The cyclic garbage collector's runs and this thread's CPU inside them while the block runs (gc.callbacks)."""
-    spent = {"collections": 0, "cpu": 0.0}
-    started = []
-
-    def callback(phase: str, info: dict) -> None:
-        if phase == "start":
-            started.append(time.thread_time())
-        elif started:
-            spent["collections"] += 1
-            spent["cpu"] += time.thread_time() - started.pop()
-
-    gc.callbacks.append(callback)
-    try:
-        yield spent
-    finally:
-        gc.callbacks.remove(callback)
-
-
 def web_part(s, paths: list[str], profile: str | None = None, split: bool = False,
              redis_split: bool = False) -> dict:
     import os
 
     import redis
 
-    from bench.cpu_components import components
+    from bench.cpu_components import components, garbage_collections
     from bench.redis_cost import every_command
     from tests.support import settings_env
     from web.app import create_app
@@ -116,7 +95,7 @@ def web_part(s, paths: list[str], profile: str | None = None, split: bool = Fals
         with every_command(server) if redis_split else contextlib.nullcontext() as commands:
             profiler = _profiled(profile)
             started, wall = _cpu(), time.time()
-            with collections() as gc_spent:
+            with garbage_collections() as gc_spent:
                 for i, path in enumerate(timed, start=len(warm)):
                     press(i, path)
             cpu, wall = _cpu() - started, time.time() - wall
@@ -177,7 +156,6 @@ def check_targets() -> dict:
 
 
 def check_part(s, ids: list[int], profile: str | None = None, split: bool = False) -> dict:
-
     from bench.cpu_components import components
     from models import install_check as ic
     from runtime.bootstrap import build_container

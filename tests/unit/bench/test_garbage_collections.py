@@ -1,8 +1,8 @@
-"""bench/redirect_split.py's `collections()`: the garbage collector's runs and CPU inside a block, behind the
+"""bench/cpu_components.py's `garbage_collections()`: the garbage collector's runs and CPU inside a block, behind the
 `gc_ms_per_redirect` of `python -m bench.redirect_split --part web` (docs/performance/redirect.md, round 7)."""
 import gc
 
-from bench.redirect_split import collections
+from bench.cpu_components import garbage_collections
 
 
 def _cycles(n: int) -> None:
@@ -14,7 +14,7 @@ def _cycles(n: int) -> None:
 
 def test_the_collections_inside_the_block_are_counted_with_their_cpu_and_none_after():
     gc.collect()
-    with collections() as spent:
+    with garbage_collections() as spent:
         _cycles(20000)
         gc.collect()
         gc.collect()
@@ -28,7 +28,7 @@ def test_no_collection_no_cpu():
     enabled = gc.isenabled()
     gc.disable()
     try:
-        with collections() as spent:
+        with garbage_collections() as spent:
             _cycles(20000)
     finally:
         if enabled:
